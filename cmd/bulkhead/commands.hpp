@@ -1,0 +1,16 @@
+// Each noun of the `bulkhead` CLI registers its subcommands here and returns what to run.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace bulkhead::cmd {
+
+// Runs the parsed command and returns the process exit code.
+using CommandRunner = std::function<int()>;
+
+// `bulkhead hcl`: the hardware requirements check.
+CommandRunner register_hcl(CLI::App& app);
+
+}  // namespace bulkhead::cmd

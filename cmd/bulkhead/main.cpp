@@ -1,0 +1,49 @@
+// `bulkhead`: the user's command-line tool. Thin: parses, dispatches, maps results to exit codes.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "cli/output.hpp"
+#include "commands.hpp"
+
+#ifndef BULKHEAD_VERSION
+#error "BULKHEAD_VERSION must be defined by the build"
+#endif
+
+int main(int argc, char** argv) {
+    using namespace bulkhead;
+    CLI::App app{"Bulkhead: every app in its own VM, every permission denied until granted.", "bulkhead"};
+    app.require_subcommand(1, 1);
+    app.set_version_flag("--version", BULKHEAD_VERSION);
+    app.footer("Commands take the form 'bulkhead <noun> <verb>'. Exit codes: 0 ok, 1 check failed or operation "
+               "refused, 2 usage error. Every command accepts --json.");
+
+    std::vector<cmd::CommandRunner> commands;
+    commands.push_back(cmd::register_hcl(app));
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& help) {
+        return app.exit(help);
+    } catch (const CLI::CallForAllHelp& help) {
+        return app.exit(help);
+    } catch (const CLI::CallForVersion& version) {
+        return app.exit(version);
+    } catch (const CLI::ParseError& error) {
+        std::string help_command = "bulkhead";
+        for (const CLI::App* sub : app.get_subcommands()) help_command += " " + sub->get_name();
+        return cli::report_usage_error(error.what(), help_command);
+    }
+
+    try {
+        for (const cmd::CommandRunner& run : commands) {
+            const int code = run();
+            if (code >= 0) return code;
+        }
+    } catch (const std::exception& unexpected) {
+        std::fprintf(stderr, "bulkhead: internal error: %s\n", unexpected.what());
+        return cli::kExitRefused;
+    }
+    return cli::report_usage_error("no command given", "bulkhead");
+}

@@ -1,0 +1,41 @@
+#include "base/error.hpp"
+
+#include <cerrno>
+#include <string.h>  // strerrordesc_np (GNU)
+
+namespace bulkhead {
+
+std::string_view error_code_name(ErrorCode code) noexcept {
+    switch (code) {
+        case ErrorCode::invalid_argument: return "invalid_argument";
+        case ErrorCode::not_found: return "not_found";
+        case ErrorCode::permission_denied: return "permission_denied";
+        case ErrorCode::io: return "io";
+        case ErrorCode::parse: return "parse";
+        case ErrorCode::too_large: return "too_large";
+        case ErrorCode::unsupported: return "unsupported";
+        case ErrorCode::timeout: return "timeout";
+        case ErrorCode::internal: return "internal";
+    }
+    return "internal";
+}
+
+Error Error::from_errno(int errno_value, std::string_view context) {
+    ErrorCode code = ErrorCode::io;
+    switch (errno_value) {
+        case ENOENT:
+        case ENOTDIR: code = ErrorCode::not_found; break;
+        case EACCES:
+        case EPERM: code = ErrorCode::permission_denied; break;
+        case EFBIG: code = ErrorCode::too_large; break;
+        case ETIMEDOUT: code = ErrorCode::timeout; break;
+        default: break;
+    }
+    std::string message(context);
+    message += ": ";
+    const char* description = ::strerrordesc_np(errno_value);  // thread-safe, unlike strerror
+    message += description != nullptr ? description : "unknown error";
+    return Error{code, std::move(message)};
+}
+
+}  // namespace bulkhead

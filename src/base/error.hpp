@@ -1,0 +1,32 @@
+// The one project-wide error type: a stable code for programs and a message for people.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace bulkhead {
+
+enum class ErrorCode {
+    invalid_argument,   // the caller passed something malformed
+    not_found,          // a file, device or entry does not exist
+    permission_denied,  // the OS refused access
+    io,                 // a read, write or system call failed
+    parse,              // input did not match its format
+    too_large,          // input exceeded a size bound
+    unsupported,        // valid, but not something we handle
+    timeout,            // an operation did not finish in time
+    internal,           // a bug or an impossible state
+};
+
+// Stable, lower-case names used in --json output and logs.
+std::string_view error_code_name(ErrorCode code) noexcept;
+
+struct Error {
+    ErrorCode code;
+    std::string message;
+
+    // Builds an error from an errno value, picking the closest code.
+    static Error from_errno(int errno_value, std::string_view context);
+};
+
+}  // namespace bulkhead

@@ -1,0 +1,26 @@
+// Bounded reads and atomic writes: the only ways project code touches file contents.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+
+namespace bulkhead {
+
+// Reads all of fd until EOF. Fails with too_large once more than max_bytes arrive, so a
+// hostile or endless file (a FIFO, /dev/zero, a growing log) can never exhaust memory.
+Result<std::string> read_fd_bounded(int fd, std::size_t max_bytes, std::string_view what);
+
+// Opens path (no controlling tty, close-on-exec) and reads it with read_fd_bounded.
+Result<std::string> read_file_bounded(const std::string& path, std::size_t max_bytes);
+
+// Replaces path with data so that readers see either the old or the new contents, even
+// across a crash: write a temporary file in the same directory, fsync it, rename it over
+// path, fsync the directory. On failure the temporary file is removed and path is untouched.
+Result<void> write_file_atomically(const std::string& path, std::string_view data, mode_t mode);
+
+}  // namespace bulkhead

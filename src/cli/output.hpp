@@ -1,0 +1,30 @@
+// Conventions shared by every `bulkhead` command: exit codes, JSON and error output.
+#pragma once
+
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
+
+namespace bulkhead::cli {
+
+// Documented in docs/CLI.md; scripts depend on these values.
+enum ExitCode : int {
+    kExitOk = 0,       // the command did what was asked / the check passed
+    kExitRefused = 1,  // a check failed or the operation was refused or failed
+    kExitUsage = 2,    // the command line was wrong
+};
+
+// Writes one JSON document and a newline to stdout. Invalid UTF-8 from the examined system
+// is replaced, never allowed to abort the output.
+void print_json(const nlohmann::json& document);
+
+// Reports an error: as {"error": {"code", "message"}} on stdout with --json, otherwise as
+// "bulkhead: message" on stderr. Returns kExitRefused for the caller to return.
+int report_error(const Error& error, bool json);
+
+// Reports a command-line mistake on stderr with a pointer to the right --help. Returns kExitUsage.
+int report_usage_error(std::string_view message, std::string_view help_command);
+
+}  // namespace bulkhead::cli

@@ -1,0 +1,119 @@
+// Runs the real `bulkhead` executable the way a user or a script would.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support/run_process.hpp"
+
+namespace bulkhead {
+namespace {
+
+using testing::ProcessResult;
+
+ProcessResult bulkhead(std::vector<std::string> args) {
+    args.insert(args.begin(), std::string(BULKHEAD_BIN_DIR) + "/bulkhead");
+    return testing::run_process(args);
+}
+
+std::string fixture(const std::string& name) { return std::string(BULKHEAD_FIXTURES_DIR) + "/hcl/" + name; }
+
+TEST(BulkheadCli, HelpOnEveryLevel) {
+    const ProcessResult top = bulkhead({"--help"});
+    EXPECT_EQ(top.exit_code, 0);
+    EXPECT_NE(top.out.find("hcl"), std::string::npos) << top.out;
+    EXPECT_NE(top.out.find("Exit codes: 0 ok, 1 check failed or operation refused, 2 usage error"), std::string::npos);
+    const ProcessResult hcl = bulkhead({"hcl", "--help"});
+    EXPECT_EQ(hcl.exit_code, 0);
+    EXPECT_NE(hcl.out.find("--root"), std::string::npos) << hcl.out;
+    EXPECT_NE(hcl.out.find("--json"), std::string::npos);
+}
+
+TEST(BulkheadCli, Version) {
+    const ProcessResult version = bulkhead({"--version"});
+    EXPECT_EQ(version.exit_code, 0);
+    EXPECT_FALSE(version.out.empty());
+}
+
+TEST(BulkheadCli, UsageErrorsExitTwoWithAHint) {
+    const ProcessResult none = bulkhead({});
+    EXPECT_EQ(none.exit_code, 2);
+    EXPECT_NE(none.err.find("Run 'bulkhead --help' for usage."), std::string::npos) << none.err;
+
+    const ProcessResult unknown = bulkhead({"frobnicate"});
+    EXPECT_EQ(unknown.exit_code, 2);
+
+    const ProcessResult bad_option = bulkhead({"hcl", "--no-such-option"});
+    EXPECT_EQ(bad_option.exit_code, 2);
+    EXPECT_NE(bad_option.err.find("Run 'bulkhead hcl --help' for usage."), std::string::npos) << bad_option.err;
+
+    const ProcessResult missing_root = bulkhead({"hcl", "--root", "/nonexistent/tree"});
+    EXPECT_EQ(missing_root.exit_code, 2);
+    EXPECT_NE(missing_root.err.find("/nonexistent/tree"), std::string::npos) << missing_root.err;
+    EXPECT_TRUE(missing_root.out.empty());
+}
+
+TEST(BulkheadCli, HclJsonOnFixtureTrees) {
+    struct Case {
+        std::string tree;
+        std::string verdict;
+        int exit_code;
+        std::vector<std::string> missing;
+    };
+    const std::vector<Case> cases = {
+        {"intel-laptop", "undetermined", 1, {}},
+        {"amd-desktop", "undetermined", 1, {}},
+        {"no-iommu", "does-not-qualify", 1, {"iommu.present", "iommu.enabled"}},
+        {"tpm12", "does-not-qualify", 1, {"tpm.version2"}},
+        {"vm-guest", "does-not-qualify", 1,
+         {"cpu.virtualization", "cpu.slat", "iommu.present", "iommu.enabled", "tpm.version2", "firmware.uefi",
+          "firmware.secure_boot"}},
+    };
+    for (const Case& c : cases) {
+        const ProcessResult result = bulkhead({"hcl", "--root", fixture(c.tree), "--json"});
+        EXPECT_EQ(result.exit_code, c.exit_code) << c.tree << result.err;
+        const nlohmann::json report = nlohmann::json::parse(result.out, nullptr, false);
+        ASSERT_FALSE(report.is_discarded()) << c.tree << ": not JSON: " << result.out;
+        EXPECT_EQ(report["verdict"], c.verdict) << c.tree;
+        EXPECT_EQ(report["missing"].get<std::vector<std::string>>(), c.missing) << c.tree;
+        // Under --root the live probe is never run: it would examine this machine, not the tree.
+        const auto& checks = report["checks"];
+        const auto kvm = std::find_if(checks.begin(), checks.end(), [](const auto& check) { return check["id"] == "kvm.usable"; });
+        ASSERT_NE(kvm, checks.end());
+        EXPECT_EQ((*kvm)["status"], "unknown") << c.tree;
+    }
+}
+
+TEST(BulkheadCli, HclTextReportNamesWhatIsMissing) {
+    const ProcessResult result = bulkhead({"hcl", "--root", fixture("tpm12")});
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.out.find("FAIL     TPM 2.0: only a TPM 1.2 found"), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("Verdict: this machine does NOT qualify for Bulkhead."), std::string::npos);
+    EXPECT_NE(result.out.find("Missing: TPM 2.0"), std::string::npos);
+}
+
+// The build machine: x86-64, a VM, no VT-x/AMD-V exposed, /dev/kvm present but unusable, no TPM.
+TEST(BulkheadCli, HclOnThisMachineMatchesItsCpu) {
+    const ProcessResult result = bulkhead({"hcl", "--json"});
+    const nlohmann::json report = nlohmann::json::parse(result.out, nullptr, false);
+    ASSERT_FALSE(report.is_discarded()) << result.out << result.err;
+    EXPECT_EQ(report["root"], "/");
+    std::map<std::string, std::string> status;
+    for (const auto& check : report["checks"]) status[check["id"]] = check["status"];
+    EXPECT_EQ(status["cpu.x86_64"], "pass");
+    if (report["verdict"] == "qualifies") {
+        EXPECT_EQ(result.exit_code, 0);
+    } else {
+        EXPECT_EQ(result.exit_code, 1);
+        EXPECT_FALSE(report["missing"].empty() && report["undecided"].empty());
+    }
+    // Never a usable KVM without hardware virtualization.
+    if (status["cpu.virtualization"] == "fail") {
+        EXPECT_NE(status["kvm.usable"], "pass");
+        EXPECT_EQ(report["verdict"], "does-not-qualify");
+    }
+}
+
+}  // namespace
+}  // namespace bulkhead
