@@ -1,5 +1,3 @@
-#include <climits>
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -35,12 +33,9 @@ int run_hcl(const HclOptions& options) {
             : hcl::kvm_not_probed("--root " + options.root + ": the live KVM probe only runs on the machine itself");
     const hcl::Report report = hcl::make_report(options.root, hcl::run_checks(*root, kvm));
 
-    if (options.json) {
-        cli::print_json(hcl::report_to_json(report));
-    } else {
-        const std::string text = hcl::report_to_text(report);
-        std::fwrite(text.data(), 1, text.size(), stdout);
-    }
+    const bool printed =
+        options.json ? cli::print_json(hcl::report_to_json(report)) : cli::print_text(hcl::report_to_text(report));
+    if (!printed) return cli::report_error({ErrorCode::io, "could not write the report to standard output"}, false);
     return report.verdict == hcl::Verdict::qualifies ? cli::kExitOk : cli::kExitRefused;
 }
 
@@ -49,8 +44,9 @@ int run_hcl(const HclOptions& options) {
 CommandRunner register_hcl(CLI::App& app) {
     auto options = std::make_shared<HclOptions>();
     CLI::App* hcl = app.add_subcommand(
-        "hcl", "Check whether this machine meets Bulkhead's hardware requirements (VT-x/AMD-V, EPT/NPT, IOMMU, "
-               "TPM 2.0, UEFI Secure Boot, usable KVM). Exit 0: qualifies; 1: does not qualify or undetermined.");
+        "hcl",
+        "Check whether this machine meets Bulkhead's hardware requirements (VT-x/AMD-V, EPT/NPT, IOMMU, "
+        "TPM 2.0, UEFI Secure Boot, usable KVM). Exit 0: qualifies; 1: does not qualify or undetermined.");
     hcl->add_option("--root", options->root,
                     "Examine the system tree under DIR (its proc/ and sys/) instead of this machine; the live KVM "
                     "probe is skipped")

@@ -1,5 +1,4 @@
 // `bulkhead`: the user's command-line tool. Thin: parses, dispatches, maps results to exit codes.
-#include <cstdio>
 #include <exception>
 #include <string>
 #include <vector>
@@ -11,13 +10,16 @@
 #error "BULKHEAD_VERSION must be defined by the build"
 #endif
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
     using namespace bulkhead;
     CLI::App app{"Bulkhead: every app in its own VM, every permission denied until granted.", "bulkhead"};
     app.require_subcommand(1, 1);
     app.set_version_flag("--version", BULKHEAD_VERSION);
-    app.footer("Commands take the form 'bulkhead <noun> <verb>'. Exit codes: 0 ok, 1 check failed or operation "
-               "refused, 2 usage error. Every command accepts --json.");
+    app.footer(
+        "Commands take the form 'bulkhead <noun> <verb>'. Exit codes: 0 ok, 1 check failed or operation "
+        "refused, 2 usage error. Every command accepts --json.");
 
     std::vector<cmd::CommandRunner> commands;
     commands.push_back(cmd::register_hcl(app));
@@ -36,14 +38,24 @@ int main(int argc, char** argv) {
         return cli::report_usage_error(error.what(), help_command);
     }
 
-    try {
-        for (const cmd::CommandRunner& run : commands) {
-            const int code = run();
-            if (code >= 0) return code;
-        }
-    } catch (const std::exception& unexpected) {
-        std::fprintf(stderr, "bulkhead: internal error: %s\n", unexpected.what());
-        return cli::kExitRefused;
+    for (const cmd::CommandRunner& command : commands) {
+        const int code = command();
+        if (code >= 0) return code;
     }
     return cli::report_usage_error("no command given", "bulkhead");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Library code reports errors as values; this only catches what third-party code (CLI11,
+    // the standard library) may still throw, such as std::bad_alloc.
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& unexpected) {
+        return bulkhead::cli::report_error(
+            {bulkhead::ErrorCode::internal, std::string("internal error: ") + unexpected.what()}, false);
+    } catch (...) {
+        return bulkhead::cli::report_error({bulkhead::ErrorCode::internal, "internal error"}, false);
+    }
 }

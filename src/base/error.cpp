@@ -1,7 +1,7 @@
 #include "base/error.hpp"
 
 #include <cerrno>
-#include <string.h>  // strerrordesc_np (GNU)
+#include <cstring>  // strerrordesc_np (GNU)
 
 namespace bulkhead {
 
@@ -20,6 +20,12 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     return "internal";
 }
 
+std::string_view errno_description(int errno_value) noexcept {
+    // strerrordesc_np (glibc) returns a static string and, unlike strerror, is thread-safe.
+    const char* description = ::strerrordesc_np(errno_value);
+    return description != nullptr ? description : "unknown error";
+}
+
 Error Error::from_errno(int errno_value, std::string_view context) {
     ErrorCode code = ErrorCode::io;
     switch (errno_value) {
@@ -33,8 +39,7 @@ Error Error::from_errno(int errno_value, std::string_view context) {
     }
     std::string message(context);
     message += ": ";
-    const char* description = ::strerrordesc_np(errno_value);  // thread-safe, unlike strerror
-    message += description != nullptr ? description : "unknown error";
+    message += errno_description(errno_value);
     return Error{code, std::move(message)};
 }
 

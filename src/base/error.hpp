@@ -18,6 +18,9 @@ enum class ErrorCode {
     internal,           // a bug or an impossible state
 };
 
+// The description of an errno value ("No such file or directory"); thread-safe.
+std::string_view errno_description(int errno_value) noexcept;
+
 // Stable, lower-case names used in --json output and logs.
 std::string_view error_code_name(ErrorCode code) noexcept;
 

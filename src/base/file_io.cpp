@@ -23,8 +23,8 @@ Result<std::string> read_fd_bounded(int fd, std::size_t max_bytes, std::string_v
         }
         if (got == 0) return data;
         if (static_cast<std::size_t>(got) > max_bytes - data.size()) {
-            return fail(ErrorCode::too_large, std::string(what) + ": larger than the limit of " +
-                                                  std::to_string(max_bytes) + " bytes");
+            return fail(ErrorCode::too_large,
+                        std::string(what) + ": larger than the limit of " + std::to_string(max_bytes) + " bytes");
         }
         data.append(buffer.data(), static_cast<std::size_t>(got));
     }

@@ -29,7 +29,7 @@ Result<RootedDir> RootedDir::open(const std::string& path) {
 }
 
 std::string RootedDir::display(const std::string& relative) const {
-    const std::string inner = "/" + strip_leading_slashes(relative);
+    std::string inner = "/" + strip_leading_slashes(relative);
     if (path_ == "/") return inner;
     return path_ + inner;
 }
@@ -69,7 +69,8 @@ Result<std::vector<std::string>> RootedDir::list(const std::string& relative) co
     (void)fd->release();  // now owned by dir
     std::vector<std::string> names;
     errno = 0;
-    while (const dirent* entry = ::readdir(dir)) {
+    // readdir is safe on a stream that only this thread uses; readdir_r is deprecated.
+    while (const dirent* entry = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe)
         const std::string name = entry->d_name;
         if (name != "." && name != "..") names.push_back(name);
     }

@@ -5,25 +5,39 @@
 
 namespace bulkhead::cli {
 
-void print_json(const nlohmann::json& document) {
-    const std::string text = document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
+namespace {
+
+bool write_stream(std::FILE* stream, std::string_view text) {
+    const bool written = std::fwrite(text.data(), 1, text.size(), stream) == text.size();
+    return std::fflush(stream) == 0 && written;
+}
+
+}  // namespace
+
+bool print_text(std::string_view text) { return write_stream(stdout, text); }
+
+bool print_json(const nlohmann::json& document) {
+    std::string text = document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    text += '\n';
+    return write_stream(stdout, text);
 }
 
 int report_error(const Error& error, bool json) {
     if (json) {
-        print_json({{"error", {{"code", error_code_name(error.code)}, {"message", error.message}}}});
+        (void)print_json({{"error", {{"code", error_code_name(error.code)}, {"message", error.message}}}});
     } else {
-        std::fprintf(stderr, "bulkhead: %s\n", error.message.c_str());
+        (void)write_stream(stderr, "bulkhead: " + error.message + "\n");
     }
     return kExitRefused;
 }
 
 int report_usage_error(std::string_view message, std::string_view help_command) {
-    std::fprintf(stderr, "bulkhead: %.*s\nRun '%.*s --help' for usage.\n", static_cast<int>(message.size()),
-                 message.data(), static_cast<int>(help_command.size()), help_command.data());
+    std::string text = "bulkhead: ";
+    text += message;
+    text += "\nRun '";
+    text += help_command;
+    text += " --help' for usage.\n";
+    (void)write_stream(stderr, text);
     return kExitUsage;
 }
 

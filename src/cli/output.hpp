@@ -16,9 +16,12 @@ enum ExitCode : int {
     kExitUsage = 2,    // the command line was wrong
 };
 
+// Writes text to stdout; false if it could not be written completely (a closed pipe, a full disk).
+[[nodiscard]] bool print_text(std::string_view text);
+
 // Writes one JSON document and a newline to stdout. Invalid UTF-8 from the examined system
 // is replaced, never allowed to abort the output.
-void print_json(const nlohmann::json& document);
+[[nodiscard]] bool print_json(const nlohmann::json& document);
 
 // Reports an error: as {"error": {"code", "message"}} on stdout with --json, otherwise as
 // "bulkhead: message" on stderr. Returns kExitRefused for the caller to return.

@@ -1,15 +1,12 @@
 #include "hcl/acpi_tables.hpp"
 
-#include <array>
-#include <cstdio>
+#include "base/text.hpp"
 
 namespace bulkhead::hcl {
 
 namespace {
 
-std::uint8_t u8_at(std::string_view data, std::size_t offset) {
-    return static_cast<std::uint8_t>(data[offset]);
-}
+std::uint8_t u8_at(std::string_view data, std::size_t offset) { return static_cast<std::uint8_t>(data[offset]); }
 std::uint16_t u16_at(std::string_view data, std::size_t offset) {
     return static_cast<std::uint16_t>(u8_at(data, offset) | (u8_at(data, offset + 1) << 8U));
 }
@@ -28,11 +25,7 @@ std::string printable_id(std::string_view raw) {
     return out;
 }
 
-std::string hex_byte(unsigned value) {
-    std::array<char, 8> text{};
-    std::snprintf(text.data(), text.size(), "0x%02x", value & 0xffU);
-    return text.data();
-}
+std::string hex_byte(unsigned value) { return hex(value & 0xffU, 2); }
 
 Failure table_error(std::string_view signature, const std::string& what) {
     return fail(ErrorCode::parse, std::string(signature) + " table: " + what);
@@ -46,8 +39,8 @@ Result<AcpiHeader> parse_acpi_header(std::string_view table, std::string_view ex
                                               std::to_string(kMaxAcpiTableBytes) + " bytes");
     }
     if (table.size() < kAcpiHeaderBytes) {
-        return table_error(expected_signature, "only " + std::to_string(table.size()) +
-                                                   " bytes, shorter than the 36-byte ACPI header");
+        return table_error(expected_signature,
+                           "only " + std::to_string(table.size()) + " bytes, shorter than the 36-byte ACPI header");
     }
     AcpiHeader header;
     header.signature = printable_id(table.substr(0, 4));
@@ -57,14 +50,14 @@ Result<AcpiHeader> parse_acpi_header(std::string_view table, std::string_view ex
     header.length = u32_at(table, 4);
     if (header.length != table.size()) {
         return table_error(expected_signature, "header length " + std::to_string(header.length) +
-                                                   " does not match the " +
-                                                   std::to_string(table.size()) + " bytes read");
+                                                   " does not match the " + std::to_string(table.size()) +
+                                                   " bytes read");
     }
     unsigned sum = 0;
     for (const char c : table) sum += static_cast<unsigned char>(c);
     if ((sum & 0xffU) != 0) {
-        return table_error(expected_signature, "checksum mismatch (bytes sum to " + hex_byte(sum) +
-                                                   " modulo 256, expected 0x00)");
+        return table_error(expected_signature,
+                           "checksum mismatch (bytes sum to " + hex_byte(sum) + " modulo 256, expected 0x00)");
     }
     header.revision = u8_at(table, 8);
     header.oem_id = printable_id(table.substr(10, 6));
@@ -106,8 +99,8 @@ Result<DmarTable> parse_dmar(std::string_view table) {
                     if (end - scope < 6) return table_error("DMAR", where + ": truncated device scope");
                     const std::uint8_t scope_length = u8_at(table, scope + 1);
                     if (scope_length < 6 || scope_length > end - scope || (scope_length - 6) % 2 != 0) {
-                        return table_error("DMAR", where + ": device scope with invalid length " +
-                                                       std::to_string(scope_length));
+                        return table_error(
+                            "DMAR", where + ": device scope with invalid length " + std::to_string(scope_length));
                     }
                     scope += scope_length;
                 }
@@ -118,9 +111,7 @@ Result<DmarTable> parse_dmar(std::string_view table) {
                 if (length < 24) return table_error("DMAR", where + ": RMRR shorter than 24 bytes");
                 ++dmar.reserved_memory_regions;
                 break;
-            default:
-                ++dmar.other_structures;
-                break;
+            default: ++dmar.other_structures; break;
         }
         offset += length;
     }

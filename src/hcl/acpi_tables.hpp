@@ -33,9 +33,9 @@ struct DmarTable {
     bool interrupt_remapping = false;
     bool x2apic_opt_out = false;
     bool dma_control_opt_in = false;
-    std::size_t remapping_units = 0;           // DRHD structures
-    std::size_t reserved_memory_regions = 0;   // RMRR structures
-    std::size_t other_structures = 0;          // ATSR, RHSA, ANDD, SATC and future types
+    std::size_t remapping_units = 0;          // DRHD structures
+    std::size_t reserved_memory_regions = 0;  // RMRR structures
+    std::size_t other_structures = 0;         // ATSR, RHSA, ANDD, SATC and future types
 };
 
 Result<DmarTable> parse_dmar(std::string_view table);
@@ -46,8 +46,8 @@ struct IvrsTable {
     std::uint32_t iv_info = 0;
     unsigned physical_address_bits = 0;  // IVinfo bits 14:8
     unsigned virtual_address_bits = 0;   // IVinfo bits 21:15
-    std::size_t iommu_units = 0;            // IVHD blocks (types 10h, 11h, 40h)
-    std::size_t memory_definitions = 0;     // IVMD blocks (types 20h-22h)
+    std::size_t iommu_units = 0;         // IVHD blocks (types 10h, 11h, 40h)
+    std::size_t memory_definitions = 0;  // IVMD blocks (types 20h-22h)
     std::size_t other_blocks = 0;
 };
 

@@ -12,8 +12,8 @@ enum class Status { pass, fail, unknown };
 std::string_view status_name(Status status) noexcept;
 
 struct Check {
-    std::string id;       // stable, e.g. "cpu.virtualization"; used by --json consumers
-    std::string title;    // short human name
+    std::string id;        // stable, e.g. "cpu.virtualization"; used by --json consumers
+    std::string title;     // short human name
     bool required = true;  // advisory checks are reported but do not decide the verdict
     Status status = Status::unknown;
     std::string summary;                // one line: what was found

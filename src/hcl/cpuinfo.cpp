@@ -15,9 +15,7 @@ std::string_view trim(std::string_view text) {
     return text.substr(first, last - first + 1);
 }
 
-bool is_flag_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
-}
+bool is_flag_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'; }
 
 Failure line_error(std::size_t line_number, const std::string& what) {
     return fail(ErrorCode::parse, "cpuinfo line " + std::to_string(line_number) + ": " + what);
@@ -58,8 +56,7 @@ struct Block {
 
 Result<CpuInfo> parse_cpuinfo(std::string_view text) {
     if (text.size() > kMaxCpuinfoBytes) {
-        return fail(ErrorCode::too_large, "cpuinfo is larger than " +
-                                              std::to_string(kMaxCpuinfoBytes) + " bytes");
+        return fail(ErrorCode::too_large, "cpuinfo is larger than " + std::to_string(kMaxCpuinfoBytes) + " bytes");
     }
     if (text.find('\0') != std::string_view::npos) {
         return fail(ErrorCode::parse, "cpuinfo contains a NUL byte");
@@ -135,8 +132,8 @@ Result<CpuInfo> parse_cpuinfo(std::string_view text) {
         if (key.empty()) return line_error(line_number, "empty key");
         if (block.fields.empty()) {
             if (key != "processor") {
-                return line_error(line_number, "a processor block must start with 'processor', not '" +
-                                                   std::string(key) + "'");
+                return line_error(line_number,
+                                  "a processor block must start with 'processor', not '" + std::string(key) + "'");
             }
             if (value.empty() ||
                 !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {

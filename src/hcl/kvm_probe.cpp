@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -15,11 +14,13 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "base/unique_fd.hpp"
 
 namespace bulkhead::hcl {
@@ -29,8 +30,7 @@ namespace {
 // Real-mode guest code, loaded at kGuestAddress:
 //   mov al, 0x2a ; out 0x10, al ; add al, 1 ; out 0x10, al ; hlt
 // The second value is computed by the guest, so a passing probe shows instructions executed.
-constexpr std::array<std::uint8_t, 9> kGuestCode = {0xb0, 0x2a, 0xe6, 0x10, 0x04,
-                                                    0x01, 0xe6, 0x10, 0xf4};
+constexpr std::array<std::uint8_t, 9> kGuestCode = {0xb0, 0x2a, 0xe6, 0x10, 0x04, 0x01, 0xe6, 0x10, 0xf4};
 constexpr std::uint64_t kGuestAddress = 0x1000;
 constexpr std::uint64_t kGuestMemoryBytes = 0x1000;
 constexpr std::uint16_t kProbePort = 0x10;
@@ -152,8 +152,8 @@ bool expect_exit(int vcpu, kvm_run* run, std::size_t run_size, Stage stage, std:
     if (expected_reason != KVM_EXIT_IO) return true;
 
     message.detail = run->io.port;
-    if (run->io.direction != KVM_EXIT_IO_OUT || run->io.port != kProbePort || run->io.size != 1 ||
-        run->io.count != 1 || run->io.data_offset >= run_size) {
+    if (run->io.direction != KVM_EXIT_IO_OUT || run->io.port != kProbePort || run->io.size != 1 || run->io.count != 1 ||
+        run->io.data_offset >= run_size) {
         return false;
     }
     const auto* data = reinterpret_cast<const std::uint8_t*>(run) + run->io.data_offset;
@@ -238,8 +238,8 @@ bool program_feature_msrs(int kvm, int vcpu, ProbeMessage& message) {
         send_and_exit(report_fd, message);
     }
     message.stage = Stage::guest_memory;
-    void* memory = ::mmap(nullptr, kGuestMemoryBytes, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* memory =
+        ::mmap(nullptr, kGuestMemoryBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (memory == MAP_FAILED) {
         message.error_number = errno;
         send_and_exit(report_fd, message);
@@ -269,8 +269,7 @@ bool program_feature_msrs(int kvm, int vcpu, ProbeMessage& message) {
         message.error_number = run_size < 0 ? errno : 0;
         send_and_exit(report_fd, message);
     }
-    void* run_area = ::mmap(nullptr, static_cast<std::size_t>(run_size), PROT_READ | PROT_WRITE,
-                            MAP_SHARED, vcpu, 0);
+    void* run_area = ::mmap(nullptr, static_cast<std::size_t>(run_size), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
     if (run_area == MAP_FAILED) {
         message.error_number = errno;
         send_and_exit(report_fd, message);
@@ -308,16 +307,7 @@ bool program_feature_msrs(int kvm, int vcpu, ProbeMessage& message) {
     send_and_exit(report_fd, message);
 }
 
-std::string errno_text(int error_number) {
-    const char* text = ::strerrordesc_np(error_number);
-    return text != nullptr ? text : "unknown error";
-}
-
-std::string hex(std::uint64_t value) {
-    std::array<char, 24> text{};
-    std::snprintf(text.data(), text.size(), "0x%llx", static_cast<unsigned long long>(value));
-    return text.data();
-}
+std::string errno_text(int error_number) { return std::string(errno_description(error_number)); }
 
 KvmProbeOutcome interpret(const std::string& device, const ProbeMessage& message) {
     KvmProbeOutcome outcome;
@@ -325,7 +315,8 @@ KvmProbeOutcome interpret(const std::string& device, const ProbeMessage& message
     if (message.stage == Stage::done) {
         outcome.status = Status::pass;
         outcome.summary = "KVM ran a test guest";
-        outcome.evidence.push_back(device + ": real-mode guest wrote 0x2a and 0x2b to port 0x10, then halted, as expected");
+        outcome.evidence.push_back(device +
+                                   ": real-mode guest wrote 0x2a and 0x2b to port 0x10, then halted, as expected");
         return outcome;
     }
     if (message.stage == Stage::open_device && (message.error_number == EACCES || message.error_number == EPERM)) {
@@ -438,10 +429,9 @@ KvmProbeOutcome probe_kvm(const std::string& device_path, std::chrono::milliseco
     if (!received) {
         outcome.status = Status::fail;
         outcome.summary = device_path + " is present but the probe process failed";
-        outcome.evidence.push_back(
-            WIFSIGNALED(wait_status)
-                ? device_path + ": probe process killed by signal " + std::to_string(WTERMSIG(wait_status))
-                : device_path + ": probe process exited without a result");
+        outcome.evidence.push_back(WIFSIGNALED(wait_status) ? device_path + ": probe process killed by signal " +
+                                                                  std::to_string(WTERMSIG(wait_status))
+                                                            : device_path + ": probe process exited without a result");
         return outcome;
     }
     return interpret(device_path, message);

@@ -21,8 +21,7 @@ struct KvmProbeOutcome {
 
 inline constexpr std::chrono::milliseconds kDefaultKvmProbeTimeout{5000};
 
-KvmProbeOutcome probe_kvm(const std::string& device_path,
-                          std::chrono::milliseconds timeout = kDefaultKvmProbeTimeout);
+KvmProbeOutcome probe_kvm(const std::string& device_path, std::chrono::milliseconds timeout = kDefaultKvmProbeTimeout);
 
 // What the report says when no live probe is possible (e.g. `--root` names another tree).
 KvmProbeOutcome kvm_not_probed(const std::string& reason);

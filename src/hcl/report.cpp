@@ -43,12 +43,9 @@ nlohmann::json report_to_json(const Report& report) {
                           {"evidence", check.evidence},
                           {"remedy", check.remedy}});
     }
-    return {{"schema", "bulkhead.hcl/1"},
-            {"root", report.root},
-            {"checks", std::move(checks)},
-            {"verdict", verdict_name(report.verdict)},
-            {"missing", report.missing},
-            {"undecided", report.undecided}};
+    return {{"schema", "bulkhead.hcl/1"},  {"root", report.root},
+            {"checks", std::move(checks)}, {"verdict", verdict_name(report.verdict)},
+            {"missing", report.missing},   {"undecided", report.undecided}};
 }
 
 namespace {
@@ -63,8 +60,8 @@ std::string status_label(Status status) {
 }
 
 const Check* find_check(const Report& report, const std::string& id) {
-    const auto it = std::find_if(report.checks.begin(), report.checks.end(),
-                                 [&id](const Check& check) { return check.id == id; });
+    const auto it =
+        std::find_if(report.checks.begin(), report.checks.end(), [&id](const Check& check) { return check.id == id; });
     return it == report.checks.end() ? nullptr : &*it;
 }
 

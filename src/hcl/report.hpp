@@ -23,8 +23,8 @@ struct Report {
     std::string root;  // the tree that was examined ("/" for the machine itself)
     std::vector<Check> checks;
     Verdict verdict = Verdict::undetermined;
-    std::vector<std::string> missing;      // ids of required checks that failed
-    std::vector<std::string> undecided;    // ids of required checks that are unknown
+    std::vector<std::string> missing;    // ids of required checks that failed
+    std::vector<std::string> undecided;  // ids of required checks that are unknown
 };
 
 Report make_report(std::string root, std::vector<Check> checks);

@@ -135,8 +135,8 @@ struct TableLook {
 };
 
 template <typename Parsed, typename Describe>
-TableLook look_at_table(const RootedDir& root, const std::string& relative,
-                        Result<Parsed> (*parse)(std::string_view), Describe describe) {
+TableLook look_at_table(const RootedDir& root, const std::string& relative, Result<Parsed> (*parse)(std::string_view),
+                        Describe describe) {
     TableLook look;
     const std::string path = root.display(relative);
     if (auto exists = root.exists(relative); !exists) return look;
@@ -221,8 +221,7 @@ Check iommu_enabled_check(const RootedDir& root) {
         set(check, Status::fail, "no IOMMU active", path + ": empty, the kernel registered no IOMMU", remedy);
         return check;
     }
-    set(check, Status::pass, std::to_string(units->size()) + " IOMMU unit(s) active",
-        path + ": " + join(*units));
+    set(check, Status::pass, std::to_string(units->size()) + " IOMMU unit(s) active", path + ": " + join(*units));
     return check;
 }
 
@@ -250,10 +249,14 @@ Check tpm_check(const RootedDir& root) {
     bool any_unknown = false;
     bool any_v1 = false;
     for (const std::string& device : *devices) {
-        const std::string version_file = class_dir + "/" + device + "/tpm_version_major";
+        std::string version_file = class_dir;
+        version_file += "/" + device + "/tpm_version_major";
         auto version = root.read(version_file, kMaxSmallFileBytes);
         if (!version) {
-            check.evidence.push_back(device + ": version unknown (" + version.error().message + ")");
+            std::string note = device + ": version unknown (";
+            note += version.error().message;
+            note += ")";
+            check.evidence.push_back(std::move(note));
             any_unknown = true;
             continue;
         }
@@ -322,8 +325,8 @@ Check secure_boot_check(const RootedDir& root, const Check& uefi) {
     }
     auto enabled = parse_efi_boolean_variable(*bytes);
     if (!enabled) {
-        set(check, Status::unknown, "Secure Boot state malformed", root.display(secure_boot) + ": " +
-                                                                       enabled.error().message);
+        set(check, Status::unknown, "Secure Boot state malformed",
+            root.display(secure_boot) + ": " + enabled.error().message);
         return check;
     }
     check.evidence.push_back(root.display(secure_boot) + ": " + (*enabled ? "1 (enabled)" : "0 (disabled)"));
@@ -366,8 +369,8 @@ Check kvm_check(const RootedDir& root, const KvmProbeOutcome& kvm) {
 
 Result<bool> parse_efi_boolean_variable(std::string_view bytes) {
     if (bytes.size() != 5) {
-        return fail(ErrorCode::parse, "expected 4 attribute bytes and 1 value byte, got " +
-                                          std::to_string(bytes.size()) + " bytes");
+        return fail(ErrorCode::parse,
+                    "expected 4 attribute bytes and 1 value byte, got " + std::to_string(bytes.size()) + " bytes");
     }
     const auto value = static_cast<unsigned char>(bytes[4]);
     if (value > 1) return fail(ErrorCode::parse, "value byte is " + std::to_string(value) + ", expected 0 or 1");

@@ -1,8 +1,8 @@
 #include "base/error.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cerrno>
+
+#include <gtest/gtest.h>
 
 namespace bulkhead {
 namespace {

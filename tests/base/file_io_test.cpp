@@ -1,10 +1,11 @@
 #include "base/file_io.hpp"
 
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "support/temp_dir.hpp"
 

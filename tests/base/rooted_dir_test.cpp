@@ -1,8 +1,8 @@
 #include "base/rooted_dir.hpp"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "support/temp_dir.hpp"
 
@@ -48,8 +48,7 @@ TEST(RootedDir, MessagesNameTheFullPath) {
     ASSERT_TRUE(root);
     auto missing = root->read("/proc/cpuinfo", 10);
     ASSERT_FALSE(missing);
-    EXPECT_NE(missing.error().message.find(dir.str() + "/proc/cpuinfo"), std::string::npos)
-        << missing.error().message;
+    EXPECT_NE(missing.error().message.find(dir.str() + "/proc/cpuinfo"), std::string::npos) << missing.error().message;
 }
 
 TEST(RootedDir, OpeningAMissingRootFails) {

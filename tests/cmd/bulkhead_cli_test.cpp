@@ -1,9 +1,9 @@
 // Runs the real `bulkhead` executable the way a user or a script would.
-#include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "support/run_process.hpp"
 
@@ -66,7 +66,9 @@ TEST(BulkheadCli, HclJsonOnFixtureTrees) {
         {"amd-desktop", "undetermined", 1, {}},
         {"no-iommu", "does-not-qualify", 1, {"iommu.present", "iommu.enabled"}},
         {"tpm12", "does-not-qualify", 1, {"tpm.version2"}},
-        {"vm-guest", "does-not-qualify", 1,
+        {"vm-guest",
+         "does-not-qualify",
+         1,
          {"cpu.virtualization", "cpu.slat", "iommu.present", "iommu.enabled", "tpm.version2", "firmware.uefi",
           "firmware.secure_boot"}},
     };
@@ -79,7 +81,8 @@ TEST(BulkheadCli, HclJsonOnFixtureTrees) {
         EXPECT_EQ(report["missing"].get<std::vector<std::string>>(), c.missing) << c.tree;
         // Under --root the live probe is never run: it would examine this machine, not the tree.
         const auto& checks = report["checks"];
-        const auto kvm = std::find_if(checks.begin(), checks.end(), [](const auto& check) { return check["id"] == "kvm.usable"; });
+        const auto kvm =
+            std::find_if(checks.begin(), checks.end(), [](const auto& check) { return check["id"] == "kvm.usable"; });
         ASSERT_NE(kvm, checks.end());
         EXPECT_EQ((*kvm)["status"], "unknown") << c.tree;
     }

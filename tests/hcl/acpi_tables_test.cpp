@@ -1,9 +1,9 @@
 #include "hcl/acpi_tables.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cstdint>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "support/temp_dir.hpp"
 

@@ -1,8 +1,8 @@
 #include "hcl/cpuinfo.hpp"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "support/temp_dir.hpp"
 
@@ -77,18 +77,19 @@ TEST_P(CpuinfoRejects, WithPreciseError) {
 
 INSTANTIATE_TEST_SUITE_P(
     Malformed, CpuinfoRejects,
-    ::testing::Values(
-        BadInput{"empty", "", "cpuinfo lists no processors"},
-        BadInput{"blank", "\n\n \n", "cpuinfo lists no processors"},
-        BadInput{"no colon", "processor : 0\nflags lm\n", "cpuinfo line 2: expected 'key : value'"},
-        BadInput{"wrong start", "flags : lm\n", "cpuinfo line 1: a processor block must start with 'processor', not 'flags'"},
-        BadInput{"bad number", "processor : x\n", "cpuinfo line 1: processor number is not a number"},
-        BadInput{"duplicate", "processor : 0\nflags : lm\nflags : vmx\n", "cpuinfo line 3: duplicate key 'flags'"},
-        BadInput{"empty key", "processor : 0\n : lm\n", "cpuinfo line 2: empty key"},
-        BadInput{"bad flag", "processor : 0\nflags : lm v$x\n", "cpuinfo line 2: invalid flag 'v$x'"},
-        BadInput{"nul", std::string("processor : 0\nflags : lm\0\n", 26), "cpuinfo contains a NUL byte"},
-        BadInput{"long line", "processor : 0\nflags : " + std::string(kMaxCpuinfoLineBytes, 'a') + "\n",
-                 "cpuinfo line 2: line too long"}),
+    ::testing::Values(BadInput{"empty", "", "cpuinfo lists no processors"},
+                      BadInput{"blank", "\n\n \n", "cpuinfo lists no processors"},
+                      BadInput{"no colon", "processor : 0\nflags lm\n", "cpuinfo line 2: expected 'key : value'"},
+                      BadInput{"wrong start", "flags : lm\n",
+                               "cpuinfo line 1: a processor block must start with 'processor', not 'flags'"},
+                      BadInput{"bad number", "processor : x\n", "cpuinfo line 1: processor number is not a number"},
+                      BadInput{"duplicate", "processor : 0\nflags : lm\nflags : vmx\n",
+                               "cpuinfo line 3: duplicate key 'flags'"},
+                      BadInput{"empty key", "processor : 0\n : lm\n", "cpuinfo line 2: empty key"},
+                      BadInput{"bad flag", "processor : 0\nflags : lm v$x\n", "cpuinfo line 2: invalid flag 'v$x'"},
+                      BadInput{"nul", std::string("processor : 0\nflags : lm\0\n", 26), "cpuinfo contains a NUL byte"},
+                      BadInput{"long line", "processor : 0\nflags : " + std::string(kMaxCpuinfoLineBytes, 'a') + "\n",
+                               "cpuinfo line 2: line too long"}),
     [](const ::testing::TestParamInfo<BadInput>& param) {
         std::string name = param.param.name;
         for (char& c : name) {

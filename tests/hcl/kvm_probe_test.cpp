@@ -1,10 +1,11 @@
 #include "hcl/kvm_probe.hpp"
 
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "hcl/cpuinfo.hpp"
 #include "support/temp_dir.hpp"

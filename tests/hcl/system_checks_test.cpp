@@ -1,9 +1,9 @@
 #include "hcl/system_checks.hpp"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "hcl/report.hpp"
 #include "support/temp_dir.hpp"
@@ -13,9 +13,7 @@ namespace {
 
 using testing::TempDir;
 
-KvmProbeOutcome kvm_works() {
-    return KvmProbeOutcome{Status::pass, "KVM ran a test guest", {"/dev/kvm: ok"}, {}};
-}
+KvmProbeOutcome kvm_works() { return KvmProbeOutcome{Status::pass, "KVM ran a test guest", {"/dev/kvm: ok"}, {}}; }
 KvmProbeOutcome kvm_broken() {
     return KvmProbeOutcome{Status::fail, "cannot run a guest", {"/dev/kvm: failed at first KVM_RUN"}, {}};
 }
@@ -34,8 +32,8 @@ Report check_tree(const TempDir& dir, const KvmProbeOutcome& kvm = kvm_works()) 
 }
 
 const Check& find(const Report& report, const std::string& id) {
-    const auto it = std::find_if(report.checks.begin(), report.checks.end(),
-                                 [&id](const Check& check) { return check.id == id; });
+    const auto it =
+        std::find_if(report.checks.begin(), report.checks.end(), [&id](const Check& check) { return check.id == id; });
     if (it == report.checks.end()) throw std::runtime_error("no check " + id);
     return *it;
 }
@@ -62,8 +60,9 @@ TEST(SystemChecks, IntelLaptopQualifies) {
     for (const Check& check : report.checks) EXPECT_EQ(check.status, Status::pass) << check.id << ": " << check.summary;
     EXPECT_EQ(find(report, "cpu.virtualization").summary, "Intel VT-x available");
     EXPECT_EQ(find(report, "cpu.slat").summary, "Intel EPT available");
-    EXPECT_NE(all_evidence(find(report, "iommu.present")).find("2 DMA remapping unit(s), 39-bit host address width, "
-                                                               "interrupt remapping supported"),
+    EXPECT_NE(all_evidence(find(report, "iommu.present"))
+                  .find("2 DMA remapping unit(s), 39-bit host address width, "
+                        "interrupt remapping supported"),
               std::string::npos);
     EXPECT_EQ(find(report, "iommu.enabled").summary, "2 IOMMU unit(s) active");
     EXPECT_EQ(find(report, "tpm.version2").summary, "tpm0 is a TPM 2.0");
@@ -136,7 +135,8 @@ TEST(SystemChecks, MalformedCpuinfoIsUnknownWithTheReason) {
     const Report report = check_tree(dir);
     const Check& arch = find(report, "cpu.x86_64");
     EXPECT_EQ(arch.status, Status::unknown);
-    EXPECT_NE(all_evidence(arch).find("cpuinfo line 2: expected 'key : value'"), std::string::npos) << all_evidence(arch);
+    EXPECT_NE(all_evidence(arch).find("cpuinfo line 2: expected 'key : value'"), std::string::npos)
+        << all_evidence(arch);
 }
 
 TEST(SystemChecks, CpuWithoutLongModeOrSlat) {
@@ -168,7 +168,8 @@ TEST(SystemChecks, TpmWithoutVersionIsUnknown) {
 
 TEST(SystemChecks, MalformedSecureBootVariableIsUnknown) {
     const TempDir dir;
-    dir.write("sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c", std::string("\x06\x00\x00", 3));
+    dir.write("sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c",
+              std::string("\x06\x00\x00", 3));
     const Report report = check_tree(dir);
     EXPECT_EQ(find(report, "firmware.uefi").status, Status::pass);
     const Check& secure_boot = find(report, "firmware.secure_boot");
