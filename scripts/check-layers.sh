@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Enforces the direction of dependencies between components (docs/ARCHITECTURE.md): each
+# folder under src/ may include only the components listed for it. A new component must be
+# added here, with its allowed dependencies, before it can be used.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+declare -A allowed=(
+  [base]=""
+  [hcl]="base"
+  [cli]="base"
+)
+
+status=0
+for dir in src/*/; do
+  component=$(basename "$dir")
+  if [[ ! -v "allowed[$component]" ]]; then
+    echo "layers: src/$component is not listed in scripts/check-layers.sh"
+    status=1
+    continue
+  fi
+  while IFS=: read -r file _ include; do
+    target=$(sed -E 's/.*#include "([a-z_]+)\/.*/\1/' <<<"$include")
+    [[ $target == "$component" ]] && continue
+    if [[ " ${allowed[$component]} " != *" $target "* ]]; then
+      echo "layers: $file includes $target, but $component may only use: ${allowed[$component]:-nothing}"
+      status=1
+    fi
+  done < <(grep -n -E '^#include "[a-z_]+/' -r "$dir" || true)
+done
+if ((status == 0)); then echo "layers ok: ${#allowed[@]} components"; fi
+exit "$status"
