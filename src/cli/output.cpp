@@ -16,8 +16,8 @@ bool write_stream(std::FILE* stream, std::string_view text) {
 
 bool print_text(std::string_view text) { return write_stream(stdout, text); }
 
-bool print_json(const nlohmann::json& document) {
-    std::string text = document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+bool print_json(const nlohmann::ordered_json& document) {
+    std::string text = document.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     text += '\n';
     return write_stream(stdout, text);
 }

@@ -21,7 +21,7 @@ enum ExitCode : int {
 
 // Writes one JSON document and a newline to stdout. Invalid UTF-8 from the examined system
 // is replaced, never allowed to abort the output.
-[[nodiscard]] bool print_json(const nlohmann::json& document);
+[[nodiscard]] bool print_json(const nlohmann::ordered_json& document);
 
 // Reports an error: as {"error": {"code", "message"}} on stdout with --json, otherwise as
 // "bulkhead: message" on stderr. Returns kExitRefused for the caller to return.

@@ -32,8 +32,8 @@ Report make_report(std::string root, std::vector<Check> checks) {
     return report;
 }
 
-nlohmann::json report_to_json(const Report& report) {
-    nlohmann::json checks = nlohmann::json::array();
+nlohmann::ordered_json report_to_json(const Report& report) {
+    nlohmann::ordered_json checks = nlohmann::ordered_json::array();
     for (const Check& check : report.checks) {
         checks.push_back({{"id", check.id},
                           {"title", check.title},

@@ -30,7 +30,7 @@ struct Report {
 Report make_report(std::string root, std::vector<Check> checks);
 
 // Schema "bulkhead.hcl/1": documented in docs/CLI.md.
-nlohmann::json report_to_json(const Report& report);
+nlohmann::ordered_json report_to_json(const Report& report);
 std::string report_to_text(const Report& report);
 
 }  // namespace bulkhead::hcl

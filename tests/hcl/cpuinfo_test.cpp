@@ -67,6 +67,9 @@ struct BadInput {
     std::string message;
 };
 
+// Test names and failure messages show the case's name, not its bytes.
+void PrintTo(const BadInput& input, std::ostream* out) { *out << input.name; }
+
 class CpuinfoRejects : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(CpuinfoRejects, WithPreciseError) {

@@ -32,7 +32,7 @@ TEST(Report, FailureBeatsUnknown) {
 
 TEST(Report, JsonHasSchemaChecksAndVerdict) {
     const Report report = make_report("/x", {check("a", Status::pass), check("b", Status::fail)});
-    const nlohmann::json json = report_to_json(report);
+    const nlohmann::ordered_json json = report_to_json(report);
     EXPECT_EQ(json["schema"], "bulkhead.hcl/1");
     EXPECT_EQ(json["root"], "/x");
     EXPECT_EQ(json["verdict"], "does-not-qualify");
@@ -40,7 +40,8 @@ TEST(Report, JsonHasSchemaChecksAndVerdict) {
     EXPECT_EQ(json["checks"][1]["id"], "b");
     EXPECT_EQ(json["checks"][1]["status"], "fail");
     EXPECT_EQ(json["checks"][1]["evidence"][0], "evidence of b");
-    EXPECT_EQ(json["missing"], nlohmann::json::array({"b"}));
+    EXPECT_EQ(json["missing"], nlohmann::ordered_json::array({"b"}));
+    EXPECT_EQ(json.begin().key(), "schema");  // the format comes first for readers
 }
 
 TEST(Report, TextNamesEachMissingRequirementAndItsFix) {
