@@ -9,6 +9,7 @@ declare -A allowed=(
   [base]=""
   [hcl]="base"
   [cli]="base"
+  [json]="base"
 )
 
 status=0
