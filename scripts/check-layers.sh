@@ -10,6 +10,7 @@ declare -A allowed=(
   [hcl]="base"
   [cli]="base"
   [json]="base"
+  [crypto]="base"
 )
 
 status=0

@@ -3,10 +3,19 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "base/result.hpp"
 
 namespace bulkhead {
 
 // "0x" followed by lower-case hex digits, at least min_digits of them.
 std::string hex(std::uint64_t value, int min_digits = 1);
+
+// Lower-case hex of each byte, no prefix.
+std::string hex_encode(std::string_view bytes);
+
+// Decodes hex (either case, even length, nothing else); fails with a parse error otherwise.
+Result<std::string> hex_decode(std::string_view text);
 
 }  // namespace bulkhead
