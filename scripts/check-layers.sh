@@ -11,6 +11,7 @@ declare -A allowed=(
   [cli]="base"
   [json]="base"
   [crypto]="base"
+  [tuf]="base json crypto"
 )
 
 status=0

@@ -16,6 +16,10 @@ std::string_view error_code_name(ErrorCode code) noexcept {
         case ErrorCode::unsupported: return "unsupported";
         case ErrorCode::timeout: return "timeout";
         case ErrorCode::internal: return "internal";
+        case ErrorCode::expired: return "expired";
+        case ErrorCode::rollback: return "rollback";
+        case ErrorCode::not_signed: return "not_signed";
+        case ErrorCode::integrity: return "integrity";
     }
     return "internal";
 }

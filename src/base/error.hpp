@@ -16,6 +16,11 @@ enum class ErrorCode {
     unsupported,        // valid, but not something we handle
     timeout,            // an operation did not finish in time
     internal,           // a bug or an impossible state
+    // Trust failures, named so callers and tests can tell the attacks apart.
+    expired,     // signed data is past its expiry (a freeze attack, or a stale mirror)
+    rollback,    // signed data is older than what is already trusted
+    not_signed,  // not signed by a threshold of the keys that are trusted for it
+    integrity,   // bytes do not match the length or hashes that trusted metadata lists
 };
 
 // The description of an errno value ("No such file or directory"); thread-safe.

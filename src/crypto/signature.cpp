@@ -8,8 +8,10 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "base/text.hpp"
+#include "crypto/digest.hpp"
 #include "crypto/openssl_handles.hpp"
 
 namespace bulkhead::crypto {
@@ -140,7 +142,10 @@ std::string_view tuf_scheme(SignatureScheme scheme) noexcept {
 
 struct PublicKey::Handle {
     PkeyPtr key;
+    std::string fingerprint;
 };
+
+const std::string& PublicKey::fingerprint() const noexcept { return handle_->fingerprint; }
 
 Result<PublicKey> PublicKey::from_tuf(SignatureScheme scheme, std::string_view public_value) {
     PkeyPtr key;
@@ -163,6 +168,12 @@ Result<PublicKey> PublicKey::from_tuf(SignatureScheme scheme, std::string_view p
     }
     if (auto matches = check_key_matches(key.get(), scheme); !matches) return fail(matches.error());
     auto handle = std::make_shared<Handle>();
+    unsigned char* der = nullptr;
+    const int der_length = i2d_PUBKEY(key.get(), &der);
+    if (der_length <= 0) return fail(ErrorCode::internal, "cannot encode public key: " + take_openssl_error());
+    handle->fingerprint = digest(HashAlgorithm::sha256, std::string_view(reinterpret_cast<const char*>(der),
+                                                                         static_cast<std::size_t>(der_length)));
+    OPENSSL_free(der);
     handle->key = std::move(key);
     return PublicKey(scheme, std::move(handle));
 }

@@ -33,6 +33,8 @@ public:
     // hostile input: a malformed signature is simply not valid.
     [[nodiscard]] bool verify(std::string_view message, std::string_view signature) const;
     [[nodiscard]] SignatureScheme scheme() const noexcept { return scheme_; }
+    // SHA-256 of the DER SubjectPublicKeyInfo: equal for equal keys however they were encoded.
+    [[nodiscard]] const std::string& fingerprint() const noexcept;
 
 private:
     struct Handle;
