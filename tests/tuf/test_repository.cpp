@@ -1,0 +1,160 @@
+#include "test_repository.hpp"
+
+#include <map>
+#include <stdexcept>
+#include <utility>
+
+#include "base/text.hpp"
+#include "crypto/digest.hpp"
+#include "json/canonical.hpp"
+#include "json/parse.hpp"
+#include "tuf/metadata.hpp"
+
+namespace bulkhead::tuf::testing {
+
+namespace {
+
+std::string canonical_bytes(const nlohmann::json& value) {
+    auto parsed = json::parse(value.dump());
+    if (!parsed) throw std::runtime_error("test repository: " + parsed.error().message);
+    auto canonical = json::canonical(*parsed);
+    if (!canonical) throw std::runtime_error("test repository: " + canonical.error().message);
+    return *canonical;
+}
+
+constexpr std::int64_t kThirtyDays = 30LL * 24 * 3600;
+
+}  // namespace
+
+const TestKey& test_key(int index, crypto::SignatureScheme scheme) {
+    static std::map<std::pair<int, crypto::SignatureScheme>, TestKey> keys;
+    const auto slot = std::make_pair(index, scheme);
+    if (auto found = keys.find(slot); found != keys.end()) return found->second;
+    auto key = crypto::PrivateKey::generate(scheme);
+    if (!key) throw std::runtime_error(key.error().message);
+    nlohmann::json object = {{"keytype", std::string(crypto::tuf_keytype(scheme))},
+                             {"scheme", std::string(crypto::tuf_scheme(scheme))},
+                             {"keyval", {{"public", key->public_value()}}}};
+    auto parsed = json::parse(object.dump());
+    auto keyid = compute_keyid(*parsed);
+    return keys.emplace(slot, TestKey{std::move(*key), *keyid, object}).first->second;
+}
+
+TestRepository::TestRepository(UnixSeconds now_) : now(now_) {
+    const std::string expires = expires_in(kThirtyDays);
+    root = {{"_type", "root"},
+            {"spec_version", "1.0.31"},
+            {"version", 1},
+            {"expires", expires},
+            {"consistent_snapshot", true},
+            {"keys", nlohmann::json::object()},
+            {"roles", nlohmann::json::object()}};
+    int index = 0;
+    for (const char* role : {"root", "timestamp", "snapshot", "targets"}) set_role_keys(role, {&test_key(index++)}, 1);
+    timestamp = {{"_type", "timestamp"},
+                 {"spec_version", "1.0.31"},
+                 {"version", 1},
+                 {"expires", expires},
+                 {"meta", {{"snapshot.json", {{"version", 1}}}}}};
+    snapshot = {{"_type", "snapshot"},
+                {"spec_version", "1.0.31"},
+                {"version", 1},
+                {"expires", expires},
+                {"meta", {{"targets.json", {{"version", 1}}}}}};
+    targets["targets"] = {{"_type", "targets"},
+                          {"spec_version", "1.0.31"},
+                          {"version", 1},
+                          {"expires", expires},
+                          {"targets", nlohmann::json::object()}};
+    publish("root");
+    publish("targets");
+    publish("snapshot");
+    publish("timestamp");
+}
+
+void TestRepository::set_role_keys(const std::string& role, const std::vector<const TestKey*>& keys, int threshold) {
+    nlohmann::json keyids = nlohmann::json::array();
+    for (const TestKey* key : keys) {
+        root["keys"][key->keyid] = key->object;
+        keyids.push_back(key->keyid);
+    }
+    root["roles"][role] = {{"keyids", keyids}, {"threshold", threshold}};
+    signers[role] = keys;
+}
+
+std::string TestRepository::sign(const std::string& role, const nlohmann::json& signed_part) const {
+    const std::string message = canonical_bytes(signed_part);
+    nlohmann::json signatures = nlohmann::json::array();
+    if (auto found = signers.find(role); found != signers.end()) {
+        for (const TestKey* key : found->second) {
+            auto signature = key->key.sign(message);
+            if (!signature) throw std::runtime_error(signature.error().message);
+            signatures.push_back({{"keyid", key->keyid}, {"sig", hex_encode(*signature)}});
+        }
+    }
+    return nlohmann::json{{"signatures", signatures}, {"signed", signed_part}}.dump(1);
+}
+
+void TestRepository::publish(const std::string& role) {
+    const bool first = !published_once_[role];
+    published_once_[role] = true;
+    nlohmann::json& signed_part = role == "root"        ? root
+                                  : role == "timestamp" ? timestamp
+                                  : role == "snapshot"  ? snapshot
+                                                        : targets.at(role);
+    if (!first) signed_part["version"] = signed_part["version"].get<std::int64_t>() + 1;
+    const std::int64_t version = signed_part["version"].get<std::int64_t>();
+    const std::string bytes = sign(role, signed_part);
+    auto meta_for = [&](const std::string& data) {
+        nlohmann::json meta = {{"version", version}};
+        if (with_hashes) {
+            meta["length"] = data.size();
+            meta["hashes"] = {{"sha256", hex_encode(crypto::digest(crypto::HashAlgorithm::sha256, data))}};
+        }
+        return meta;
+    };
+    if (role == "root") {
+        root_versions[version] = bytes;
+    } else if (role == "timestamp") {
+        timestamp_bytes = bytes;
+    } else if (role == "snapshot") {
+        snapshot_versions[version] = bytes;
+        timestamp["meta"]["snapshot.json"] = meta_for(bytes);
+    } else {
+        targets_versions[role][version] = bytes;
+        snapshot["meta"][role + ".json"] = meta_for(bytes);
+    }
+}
+
+void TestRepository::publish_all_targets_and_snapshot() {
+    for (const auto& [role, ignored] : targets) publish(role);
+    publish("snapshot");
+    publish("timestamp");
+}
+
+void TestRepository::delegate(const std::string& delegator, const std::string& name,
+                              const std::vector<std::string>& paths, bool terminating, int key_index) {
+    const TestKey& key = test_key(key_index);
+    nlohmann::json& delegations = targets.at(delegator)["delegations"];
+    if (delegations.is_null()) delegations = {{"keys", nlohmann::json::object()}, {"roles", nlohmann::json::array()}};
+    delegations["keys"][key.keyid] = key.object;
+    delegations["roles"].push_back(
+        {{"name", name}, {"keyids", {key.keyid}}, {"threshold", 1}, {"terminating", terminating}, {"paths", paths}});
+    if (!targets.contains(name)) {
+        targets[name] = {{"_type", "targets"},
+                         {"spec_version", "1.0.31"},
+                         {"version", 1},
+                         {"expires", expires_in(kThirtyDays)},
+                         {"targets", nlohmann::json::object()}};
+    }
+    signers[name].push_back(&key);
+}
+
+void TestRepository::add_target(const std::string& role, const std::string& path, const std::string& content) {
+    targets.at(role)["targets"][path] = {
+        {"length", content.size()},
+        {"hashes", {{"sha256", hex_encode(crypto::digest(crypto::HashAlgorithm::sha256, content))}}}};
+    target_contents[path] = content;
+}
+
+}  // namespace bulkhead::tuf::testing
