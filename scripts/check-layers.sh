@@ -11,7 +11,8 @@ declare -A allowed=(
   [cli]="base"
   [json]="base"
   [crypto]="base"
-  [tuf]="base json crypto"
+  [fetch]="base"
+  [tuf]="base json crypto fetch"
 )
 
 status=0

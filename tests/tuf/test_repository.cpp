@@ -157,4 +157,73 @@ void TestRepository::add_target(const std::string& role, const std::string& path
     target_contents[path] = content;
 }
 
+namespace {
+
+std::string percent_decode(const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size()) {
+            out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::string> TestRepository::serve(const std::string& request_path) const {
+    constexpr std::string_view kMetadata = "/metadata/";
+    constexpr std::string_view kTargets = "/targets/";
+    if (request_path.starts_with(kMetadata)) {
+        const std::string name = request_path.substr(kMetadata.size());
+        if (name == "timestamp.json") {
+            if (timestamp_bytes.empty()) return std::nullopt;
+            return timestamp_bytes;
+        }
+        const std::size_t dot = name.find('.');
+        if (dot == std::string::npos || !name.ends_with(".json")) return std::nullopt;
+        std::int64_t version = 0;
+        try {
+            version = std::stoll(name.substr(0, dot));
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
+        const std::string role = percent_decode(name.substr(dot + 1, name.size() - dot - 1 - 5));
+        const std::map<std::int64_t, std::string>* versions = nullptr;
+        if (role == "root") {
+            versions = &root_versions;
+        } else if (role == "snapshot") {
+            versions = &snapshot_versions;
+        } else if (auto found = targets_versions.find(role); found != targets_versions.end()) {
+            versions = &found->second;
+        }
+        if (versions == nullptr) return std::nullopt;
+        const auto found = versions->find(version);
+        if (found == versions->end()) return std::nullopt;
+        return found->second;
+    }
+    if (request_path.starts_with(kTargets)) {
+        const std::string rest = request_path.substr(kTargets.size());
+        const std::size_t slash = rest.rfind('/');
+        const std::string directory = slash == std::string::npos ? "" : rest.substr(0, slash + 1);
+        const std::string file = slash == std::string::npos ? rest : rest.substr(slash + 1);
+        const std::size_t dot = file.find('.');
+        if (dot == std::string::npos) return std::nullopt;
+        const std::string prefix = file.substr(0, dot);
+        const std::string path = directory + file.substr(dot + 1);
+        const auto content = target_contents.find(path);
+        if (content == target_contents.end()) return std::nullopt;
+        if (prefix != hex_encode(crypto::digest(crypto::HashAlgorithm::sha256, content->second)) &&
+            prefix != hex_encode(crypto::digest(crypto::HashAlgorithm::sha512, content->second))) {
+            return std::nullopt;
+        }
+        if (auto replaced = served_instead.find(path); replaced != served_instead.end()) return replaced->second;
+        return content->second;
+    }
+    return std::nullopt;
+}
+
 }  // namespace bulkhead::tuf::testing

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,13 @@ public:
     bool with_hashes = false;
 
     std::map<std::string, std::string> target_contents;  // path -> bytes
+    // Bytes served for a target path instead of its real content (a malicious mirror).
+    std::map<std::string, std::string> served_instead;
+
+    // What a static web server holding this repository answers for a request path, under
+    // /metadata/ (consistent snapshot names, percent-encoded role names) and /targets/
+    // (hash-prefixed names). nullopt means 404.
+    [[nodiscard]] std::optional<std::string> serve(const std::string& request_path) const;
 
     [[nodiscard]] std::string latest_root() const { return root_versions.rbegin()->second; }
     [[nodiscard]] std::string latest_targets(const std::string& role) const {

@@ -1,0 +1,111 @@
+// A minimal HTTP/1.0 server on 127.0.0.1 for tests: serves what a handler returns for each GET
+// path (404 when it returns nothing) and records every request path in order.
+#pragma once
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+namespace bulkhead::testing {
+
+class HttpServer {
+public:
+    using Handler = std::function<std::optional<std::string>(const std::string& path)>;
+
+    explicit HttpServer(Handler handler) : handler_(std::move(handler)) {
+        listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (listener_ < 0) throw std::runtime_error("socket failed");
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+            ::listen(listener_, 16) != 0) {
+            throw std::runtime_error("bind/listen failed");
+        }
+        socklen_t length = sizeof address;
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
+        port_ = ntohs(address.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+    ~HttpServer() {
+        stop_ = true;
+        thread_.join();
+        ::close(listener_);
+    }
+
+    [[nodiscard]] std::string url(const std::string& path = "/") const {
+        return "http://127.0.0.1:" + std::to_string(port_) + path;
+    }
+    [[nodiscard]] std::vector<std::string> requests() const {
+        const std::lock_guard lock(mutex_);
+        return requests_;
+    }
+    void clear_requests() {
+        const std::lock_guard lock(mutex_);
+        requests_.clear();
+    }
+
+private:
+    void serve() {
+        while (!stop_) {
+            pollfd waiting{listener_, POLLIN, 0};
+            if (::poll(&waiting, 1, 50) <= 0) continue;
+            const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (client < 0) continue;
+            handle(client);
+            ::close(client);
+        }
+    }
+
+    void handle(int client) {
+        std::string request;
+        char buffer[4096];
+        while (request.find("\r\n\r\n") == std::string::npos && request.size() < 65536) {
+            const ssize_t got = ::recv(client, buffer, sizeof buffer, 0);
+            if (got <= 0) return;
+            request.append(buffer, static_cast<std::size_t>(got));
+        }
+        const std::size_t first_space = request.find(' ');
+        const std::size_t second_space = request.find(' ', first_space + 1);
+        if (first_space == std::string::npos || second_space == std::string::npos) return;
+        const std::string path = request.substr(first_space + 1, second_space - first_space - 1);
+        {
+            const std::lock_guard lock(mutex_);
+            requests_.push_back(path);
+        }
+        const std::optional<std::string> body = handler_(path);
+        const std::string response =
+            body ? "HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(body->size()) + "\r\n\r\n" + *body
+                 : std::string("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        std::size_t sent = 0;
+        while (sent < response.size()) {
+            const ssize_t put = ::send(client, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
+            if (put <= 0) return;
+            sent += static_cast<std::size_t>(put);
+        }
+    }
+
+    Handler handler_;
+    int listener_ = -1;
+    int port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+    mutable std::mutex mutex_;
+    std::vector<std::string> requests_;
+};
+
+}  // namespace bulkhead::testing
