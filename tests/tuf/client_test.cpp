@@ -335,6 +335,21 @@ TEST_F(ClientTest, DiamondDelegationIsVerifiedAgainstTheCurrentDelegator) {
     EXPECT_EQ(target_files(), Requests{"trusted A"});
 }
 
+// The conformance suite fakes time with libfaketime (LD_PRELOAD): expiry must follow libc's clock.
+TEST_F(ClientTest, ExpiryFollowsTheClockSeenThroughLibc) {
+    repo.root["expires"] = repo.expires_in(7 * 24 * 3600);
+    repo.publish("root");
+    ASSERT_EQ(init(), 0);
+    ASSERT_EQ(refresh().exit_code, 0);
+    const std::string later = format_expires(repo.now + 8 * 24 * 3600);
+    const std::string faked = later.substr(0, 10) + " " + later.substr(11, 8);  // "YYYY-MM-DD HH:MM:SS"
+    const ProcessResult result = bulkhead::testing::run_process(
+        {"/usr/bin/faketime", faked, std::string(BULKHEAD_BIN_DIR) + "/bulkhead-tuf-client", "--metadata-url",
+         metadata_url(), "--metadata-dir", metadata_dir(), "refresh"});
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.err.find("root.json: version 2 expired at"), std::string::npos) << result.err;
+}
+
 TEST_F(ClientTest, UsageErrorsExitOne) {
     EXPECT_EQ(client({}).exit_code, 1);
     EXPECT_EQ(client({"--metadata-dir", metadata_dir(), "refresh"}).exit_code, 1);
