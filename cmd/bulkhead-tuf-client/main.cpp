@@ -30,7 +30,7 @@ struct Options {
 };
 
 int failure(const std::string& message) {
-    std::fprintf(stderr, "bulkhead-tuf-client: %s\n", message.c_str());
+    (void)std::fprintf(stderr, "bulkhead-tuf-client: %s\n", message.c_str());
     return kFailure;
 }
 
@@ -110,7 +110,7 @@ std::optional<Options> parse(int argc, char** argv, std::string& error) {
 
 int run(int argc, char** argv) {
     if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
-        std::fputs(kUsage, stdout);
+        (void)std::fputs(kUsage, stdout);
         return kSuccess;
     }
     std::string error;

@@ -43,7 +43,7 @@ const EVP_MD* evp_md(HashAlgorithm algorithm) {
 
 [[noreturn]] void openssl_failure(const char* what) {
     // Hashing fails only when memory runs out or OpenSSL is broken; no caller can recover.
-    std::fprintf(stderr, "bulkhead: fatal: OpenSSL %s failed: %s\n", what, take_openssl_error().c_str());
+    (void)std::fprintf(stderr, "bulkhead: fatal: OpenSSL %s failed: %s\n", what, take_openssl_error().c_str());
     std::abort();
 }
 

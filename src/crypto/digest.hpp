@@ -26,8 +26,8 @@ class Hasher {
 public:
     explicit Hasher(HashAlgorithm algorithm);
     ~Hasher();
-    Hasher(Hasher&&) noexcept;
-    Hasher& operator=(Hasher&&) noexcept;
+    Hasher(Hasher&& other) noexcept;
+    Hasher& operator=(Hasher&& other) noexcept;
     Hasher(const Hasher&) = delete;
     Hasher& operator=(const Hasher&) = delete;
 

@@ -1,5 +1,6 @@
 #include "tuf/delegation.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "base/text.hpp"
@@ -143,15 +144,12 @@ std::string target_path_hash(std::string_view path) {
 
 bool role_covers_path(const DelegatedRole& role, std::string_view path, const std::string& path_hash) {
     if (role.paths) {
-        for (const std::string& pattern : *role.paths) {
-            if (path_matches_pattern(path, pattern)) return true;
-        }
-        return false;
+        return std::any_of(role.paths->begin(), role.paths->end(),
+                           [path](const std::string& pattern) { return path_matches_pattern(path, pattern); });
     }
     if (role.path_hash_prefixes) {
-        for (const std::string& prefix : *role.path_hash_prefixes) {
-            if (std::string_view(path_hash).starts_with(prefix)) return true;
-        }
+        return std::any_of(role.path_hash_prefixes->begin(), role.path_hash_prefixes->end(),
+                           [&path_hash](const std::string& prefix) { return path_hash.starts_with(prefix); });
     }
     return false;
 }

@@ -98,7 +98,11 @@ Result<Hashes> parse_hashes(const Value& value, const std::string& path) {
     if (value.as_object().empty()) return invalid(path, "must list at least one hash");
     Hashes hashes;
     for (const auto& [algorithm, digest] : value.as_object()) {
-        if (!digest.is_string()) return invalid(path + "." + algorithm, "expected a string, " + got(digest));
+        if (!digest.is_string()) {
+            std::string member_path = path;
+            member_path += "." + algorithm;
+            return invalid(member_path, "expected a string, " + got(digest));
+        }
         hashes.emplace_back(algorithm, digest.as_string());
     }
     return hashes;

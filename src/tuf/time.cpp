@@ -57,7 +57,7 @@ Result<UnixSeconds> parse_expires(std::string_view text) {
     }
     if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return invalid("is not a valid date");
     if (hour > 23 || minute > 59 || second > 59) return invalid("is not a valid time");
-    return days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+    return days_from_civil(year, month, day) * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second;
 }
 
 std::string format_expires(UnixSeconds seconds) {
