@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -76,6 +77,28 @@ protected:
         }
         std::sort(roles.begin(), roles.end());
         return roles;
+    }
+    // Every file of the metadata directory with its exact bytes.
+    std::map<std::string, std::string> metadata_files() const {
+        std::map<std::string, std::string> files;
+        for (const auto& entry : fs::directory_iterator(metadata_dir())) {
+            files[entry.path().filename().string()] = read_whole_file(entry.path());
+        }
+        return files;
+    }
+    // Runs a refresh that must fail with `message` and leave the named metadata files as they were.
+    void expect_refused(const std::string& message, const std::vector<std::string>& unchanged) {
+        const auto before = metadata_files();
+        const ProcessResult result = refresh();
+        EXPECT_EQ(result.exit_code, 1);
+        EXPECT_NE(result.err.find(message), std::string::npos) << result.err;
+        const auto after = metadata_files();
+        for (const std::string& file : unchanged) {
+            EXPECT_EQ(after.count(file), before.count(file)) << file;
+            if (after.count(file) == 1 && before.count(file) == 1) {
+                EXPECT_EQ(after.at(file), before.at(file)) << file << " changed by a refused update";
+            }
+        }
     }
     std::vector<std::string> target_files() const {
         std::vector<std::string> contents;
@@ -334,6 +357,110 @@ TEST_F(ClientTest, DiamondDelegationIsVerifiedAgainstTheCurrentDelegator) {
     EXPECT_EQ(result.exit_code, 1);
     EXPECT_NE(result.err.find("release.json (delegated by parent-b)"), std::string::npos) << result.err;
     EXPECT_EQ(target_files(), Requests{"trusted A"});
+}
+
+// Each refused update: the failing role's trusted file, and every file after it in the
+// workflow, stay exactly as they were (earlier roles that did verify may advance).
+TEST_F(ClientTest, ExpiredTimestampChangesNothing) {
+    ASSERT_EQ(init(), 0);
+    ASSERT_EQ(refresh().exit_code, 0);
+    repo.timestamp["expires"] = repo.expires_in(-10);
+    repo.publish("timestamp");
+    expect_refused("timestamp.json: version 2 expired at",
+                   {"root.json", "timestamp.json", "snapshot.json", "targets.json"});
+}
+
+TEST_F(ClientTest, ExpiredSnapshotIsNotStored) {
+    ASSERT_EQ(init(), 0);
+    ASSERT_EQ(refresh().exit_code, 0);
+    repo.snapshot["expires"] = repo.expires_in(-10);
+    repo.publish("snapshot");
+    repo.publish("timestamp");
+    expect_refused("snapshot.json: version 2 expired at", {"snapshot.json", "targets.json"});
+    EXPECT_EQ(trusted_roles(), (Roles{{"root", 1}, {"snapshot", 1}, {"targets", 1}, {"timestamp", 2}}));
+}
+
+TEST_F(ClientTest, MixAndMatchIsRefused) {
+    ASSERT_EQ(init(), 0);
+    ASSERT_EQ(refresh().exit_code, 0);
+    // The mirror serves a snapshot other than the one the timestamp names.
+    repo.publish("snapshot");
+    repo.publish("timestamp");  // names snapshot 2
+    repo.snapshot_versions[2] = repo.snapshot_versions[1];
+    expect_refused("snapshot.json: version 1 does not match version 2 listed by the timestamp",
+                   {"snapshot.json", "targets.json"});
+}
+
+TEST_F(ClientTest, ExpiredTargetsAreNotStored) {
+    ASSERT_EQ(init(), 0);
+    ASSERT_EQ(refresh().exit_code, 0);
+    repo.targets["targets"]["expires"] = repo.expires_in(-10);
+    repo.publish_all_targets_and_snapshot();
+    expect_refused("targets.json: version 2 expired at", {"targets.json"});
+    EXPECT_EQ(trusted_roles(), (Roles{{"root", 1}, {"snapshot", 2}, {"targets", 1}, {"timestamp", 2}}));
+}
+
+TEST_F(ClientTest, TargetsWithWrongHashAreNotStored) {
+    repo.with_hashes = true;
+    ASSERT_EQ(init(), 0);
+    ASSERT_EQ(refresh().exit_code, 0);
+    repo.publish("targets");
+    repo.snapshot["meta"]["targets.json"]["hashes"]["sha256"] = std::string(64, '0');
+    repo.publish("snapshot");
+    repo.publish("timestamp");
+    expect_refused("targets.json: sha256 hash mismatch", {"targets.json"});
+}
+
+TEST_F(ClientTest, OversizedMetadataIsCutOff) {
+    ASSERT_EQ(init(), 0);
+    repo.timestamp["padding"] = std::string(20000, 'x');  // an endless-data attack on the timestamp
+    repo.publish("timestamp");
+    const ProcessResult result = refresh();
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.err.find("timestamp.json: larger than the limit of 16384 bytes"), std::string::npos) << result.err;
+}
+
+TEST_F(ClientTest, SnapshotLongerThanTheTimestampSaysIsCutOff) {
+    repo.with_hashes = true;
+    repo.publish("snapshot");
+    repo.publish("timestamp");
+    repo.snapshot_versions[2] += std::string(100, ' ');  // served bytes grow past the listed length
+    ASSERT_EQ(init(), 0);
+    const ProcessResult result = refresh();
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.err.find("2.snapshot.json: larger than the limit of"), std::string::npos) << result.err;
+}
+
+TEST_F(ClientTest, PathHashPrefixDelegation) {
+    // sha256("bar") starts with "fc", sha256("foo") with "2c".
+    repo.delegate_by_hash_prefix("targets", "bins-fc", {"fc"}, 70);
+    repo.delegate_by_hash_prefix("targets", "bins-2c", {"2c"}, 71);
+    repo.add_target("bins-fc", "bar", "bar contents");
+    repo.publish_all_targets_and_snapshot();
+    ASSERT_EQ(init(), 0);
+    ASSERT_EQ(download({"bar"}).exit_code, 0);
+    const Requests made = requests();
+    EXPECT_EQ(std::count(made.begin(), made.end(), "/metadata/1.bins-fc.json"), 1);
+    EXPECT_EQ(std::count(made.begin(), made.end(), "/metadata/1.bins-2c.json"), 0);
+    EXPECT_EQ(target_files(), Requests{"bar contents"});
+}
+
+// TAP 15 at the scale the issue names: 16,384 bins, each its own signed role in the snapshot.
+TEST_F(ClientTest, SuccinctHashBinsWith16384Bins) {
+    repo.delegate_bins("targets", 14, "bin");
+    // "bar" hashes to 0xfcde..., so with 14 bits it lands in bin 0x3f37.
+    repo.add_target("bin-3f37", "bar", "in the right bin");
+    repo.publish_all_targets_and_snapshot();
+    ASSERT_EQ(init(), 0);
+    const ProcessResult result = download({"bar"});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const Requests made = requests();
+    EXPECT_EQ(std::count(made.begin(), made.end(), "/metadata/1.bin-3f37.json"), 1);
+    std::size_t metadata_requests = 0;
+    for (const std::string& request : made) metadata_requests += request.starts_with("/metadata/") ? 1U : 0U;
+    EXPECT_EQ(metadata_requests, 5U);  // root probe, timestamp, snapshot, targets, the one bin
+    EXPECT_EQ(target_files(), Requests{"in the right bin"});
+    EXPECT_EQ(download({"foo"}).exit_code, 1);  // its bin exists but does not list it
 }
 
 // The conformance suite fakes time with libfaketime (LD_PRELOAD): expiry must follow libc's clock.

@@ -150,6 +150,51 @@ void TestRepository::delegate(const std::string& delegator, const std::string& n
     signers[name].push_back(&key);
 }
 
+namespace {
+
+nlohmann::json empty_targets(const std::string& expires) {
+    return {{"_type", "targets"},
+            {"spec_version", "1.0.31"},
+            {"version", 1},
+            {"expires", expires},
+            {"targets", nlohmann::json::object()}};
+}
+
+}  // namespace
+
+void TestRepository::delegate_bins(const std::string& delegator, unsigned bit_length, const std::string& name_prefix,
+                                   int key_index) {
+    const TestKey& key = test_key(key_index);
+    targets.at(delegator)["delegations"] = {
+        {"keys", {{key.keyid, key.object}}},
+        {"succinct_roles",
+         {{"keyids", {key.keyid}}, {"threshold", 1}, {"bit_length", bit_length}, {"name_prefix", name_prefix}}}};
+    const std::size_t width = (bit_length + 3) / 4;
+    const std::string expires = expires_in(kThirtyDays);
+    for (std::uint32_t index = 0; index < (std::uint32_t{1} << bit_length); ++index) {
+        std::string digits = hex(index).substr(2);
+        digits.insert(0, width - digits.size(), '0');
+        const std::string name = name_prefix + "-" + digits;
+        targets[name] = empty_targets(expires);
+        signers[name] = {&key};
+    }
+}
+
+void TestRepository::delegate_by_hash_prefix(const std::string& delegator, const std::string& name,
+                                             const std::vector<std::string>& prefixes, int key_index) {
+    const TestKey& key = test_key(key_index);
+    nlohmann::json& delegations = targets.at(delegator)["delegations"];
+    if (delegations.is_null()) delegations = {{"keys", nlohmann::json::object()}, {"roles", nlohmann::json::array()}};
+    delegations["keys"][key.keyid] = key.object;
+    delegations["roles"].push_back({{"name", name},
+                                    {"keyids", {key.keyid}},
+                                    {"threshold", 1},
+                                    {"terminating", false},
+                                    {"path_hash_prefixes", prefixes}});
+    targets[name] = empty_targets(expires_in(kThirtyDays));
+    signers[name] = {&key};
+}
+
 void TestRepository::add_target(const std::string& role, const std::string& path, const std::string& content) {
     targets.at(role)["targets"][path] = {
         {"length", content.size()},

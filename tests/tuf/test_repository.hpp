@@ -57,6 +57,13 @@ public:
     // Adds a delegation from `delegator` to `name` with one fresh key.
     void delegate(const std::string& delegator, const std::string& name, const std::vector<std::string>& paths,
                   bool terminating = false, int key_index = 100);
+    // Adds a TAP 15 succinct hash-bin delegation from `delegator` with 2^bit_length bins, all
+    // signed by one key, each created empty (not yet published).
+    void delegate_bins(const std::string& delegator, unsigned bit_length, const std::string& name_prefix,
+                       int key_index = 200);
+    // Adds a delegation by path_hash_prefixes.
+    void delegate_by_hash_prefix(const std::string& delegator, const std::string& name,
+                                 const std::vector<std::string>& prefixes, int key_index = 300);
     // Adds a target file to a targets role (not yet published).
     void add_target(const std::string& role, const std::string& path, const std::string& content);
     // Makes snapshot and timestamp meta carry length and sha256 of what they refer to.
