@@ -43,6 +43,9 @@ struct HttpOptions {
     // "socks5h://host:port" to reach mirrors through a SOCKS proxy that resolves names itself
     // (onion services); empty for a direct connection. Proxy environment variables are ignored.
     std::string proxy;
+    // PEM file of the certificate authorities to trust for HTTPS instead of the system store
+    // (a private mirror); empty for the system store.
+    std::string ca_file;
 };
 
 // HTTP and HTTPS through libcurl. HTTPS uses TLS 1.3 only. TLS is never what makes the data

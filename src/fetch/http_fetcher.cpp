@@ -83,7 +83,10 @@ public:
             curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text.data()) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_USERAGENT, "bulkhead") == CURLE_OK;
-        if (!configured) return fail(ErrorCode::internal, "cannot configure the HTTP transfer for " + url);
+        if (!configured || (!options_.ca_file.empty() &&
+                            curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str()) != CURLE_OK)) {
+            return fail(ErrorCode::internal, "cannot configure the HTTP transfer for " + url);
+        }
 
         const CURLcode result = curl_easy_perform(curl);
         long status = 0;
