@@ -50,16 +50,16 @@ Result<void> write_all(int fd, std::string_view data, const std::string& what) {
     return {};
 }
 
-Result<void> fsync_directory(const std::string& dir) {
+}  // namespace
+
+Result<void> sync_directory(const std::string& dir) {
     const UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd.valid()) return fail(Error::from_errno(errno, "opening directory " + dir));
     if (::fsync(fd.get()) != 0) return fail(Error::from_errno(errno, "syncing directory " + dir));
     return {};
 }
 
-}  // namespace
-
-Result<void> write_file_atomically(const std::string& path, std::string_view data, mode_t mode) {
+Result<void> write_file_atomically(const std::string& path, std::string_view data, mode_t mode, bool durable) {
     const std::filesystem::path target(path);
     if (!target.has_filename()) {
         return fail(ErrorCode::invalid_argument, "not a file path: '" + path + "'");
@@ -78,11 +78,12 @@ Result<void> write_file_atomically(const std::string& path, std::string_view dat
         return abandon(Error::from_errno(errno, "setting the mode of " + temp));
     }
     if (auto written = write_all(fd.get(), data, temp); !written) return abandon(written.error());
-    if (::fsync(fd.get()) != 0) return abandon(Error::from_errno(errno, "syncing " + temp));
+    if (durable && ::fsync(fd.get()) != 0) return abandon(Error::from_errno(errno, "syncing " + temp));
     if (::rename(temp.c_str(), path.c_str()) != 0) {
         return abandon(Error::from_errno(errno, "renaming " + temp + " to " + path));
     }
-    return fsync_directory(dir);
+    if (!durable) return {};
+    return sync_directory(dir);
 }
 
 }  // namespace bulkhead

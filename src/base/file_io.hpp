@@ -21,6 +21,13 @@ Result<std::string> read_file_bounded(const std::string& path, std::size_t max_b
 // Replaces path with data so that readers see either the old or the new contents, even
 // across a crash: write a temporary file in the same directory, fsync it, rename it over
 // path, fsync the directory. On failure the temporary file is removed and path is untouched.
-Result<void> write_file_atomically(const std::string& path, std::string_view data, mode_t mode);
+//
+// With durable false nothing is synced: the replacement is still atomic for every reader and
+// survives a killed process, but after a power failure the file may be the old one or even
+// damaged. Only for caches whose every use re-verifies the file.
+Result<void> write_file_atomically(const std::string& path, std::string_view data, mode_t mode, bool durable = true);
+
+// fsync(2) on a directory, so that renames into it survive a power failure.
+Result<void> sync_directory(const std::string& dir);
 
 }  // namespace bulkhead

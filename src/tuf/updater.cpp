@@ -65,7 +65,12 @@ std::optional<std::string> Updater::read_local_metadata(std::string_view role, s
 }
 
 Result<void> Updater::persist_metadata(std::string_view role, std::string_view bytes) {
-    return write_file_atomically(metadata_path(role), bytes, 0644);
+    // Root is the trust anchor and timestamp and snapshot are the rollback baselines: they must
+    // survive a power failure. Targets metadata is a cache: every use re-verifies it against the
+    // snapshot, and a lost or damaged copy is simply downloaded again, so it skips the syncs
+    // (the rename keeps it atomic).
+    const bool durable = role == "root" || role == "timestamp" || role == "snapshot";
+    return write_file_atomically(metadata_path(role), bytes, 0644, durable);
 }
 
 Result<std::string> Updater::download_metadata(std::string_view role, std::optional<std::int64_t> version,
@@ -169,6 +174,10 @@ Result<std::optional<TargetInfo>> Updater::get_targetinfo(std::string_view targe
     if (!trusted_ || trusted_->targets("targets") == nullptr) {
         if (auto refreshed = refresh(); !refreshed) return fail(refreshed.error());
     }
+    return search_delegations(target_path);
+}
+
+Result<std::optional<TargetInfo>> Updater::search_delegations(std::string_view target_path) {
     const std::string path_hash = target_path_hash(target_path);
     // Pre-order depth-first search; each entry is (role, the delegator on this path).
     std::vector<std::pair<std::string, std::string>> to_visit{{"targets", "root"}};

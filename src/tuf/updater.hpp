@@ -56,6 +56,7 @@ public:
     [[nodiscard]] std::string local_target_path(std::string_view target_path) const;
 
 private:
+    Result<std::optional<TargetInfo>> search_delegations(std::string_view target_path);
     Result<void> load_root();
     Result<void> load_timestamp();
     Result<void> load_snapshot();

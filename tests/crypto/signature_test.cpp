@@ -45,6 +45,24 @@ INSTANTIATE_TEST_SUITE_P(Schemes, EveryScheme,
                              return name;
                          });
 
+TEST(PublicKeyFingerprint, SameKeySameFingerprintOtherwiseDifferent) {
+    for (SignatureScheme scheme :
+         {SignatureScheme::ed25519, SignatureScheme::ecdsa_p256_sha256, SignatureScheme::rsa_pss_sha256}) {
+        auto key = PrivateKey::generate(scheme);
+        auto other = PrivateKey::generate(scheme);
+        ASSERT_TRUE(key && other);
+        std::string value = key->public_value();
+        auto first = PublicKey::from_tuf(scheme, value);
+        if (scheme != SignatureScheme::ed25519) value = "\n" + value + "\n";  // same key, other spelling
+        auto second = PublicKey::from_tuf(scheme, value);
+        auto third = PublicKey::from_tuf(scheme, other->public_value());
+        ASSERT_TRUE(first && second && third);
+        EXPECT_EQ(first->fingerprint(), second->fingerprint());
+        EXPECT_NE(first->fingerprint(), third->fingerprint());
+        EXPECT_EQ(first->fingerprint().size(), 32U);
+    }
+}
+
 TEST(Ed25519, Rfc8032TestVector1) {
     auto key = PublicKey::from_tuf(SignatureScheme::ed25519,
                                    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
