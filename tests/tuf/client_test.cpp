@@ -222,6 +222,20 @@ TEST_F(ClientTest, DownloadsVerifiesAndCachesTargets) {
     for (const std::string& request : requests()) EXPECT_FALSE(request.starts_with("/targets/")) << request;
 }
 
+TEST_F(ClientTest, RepositoryWithoutConsistentSnapshotsUsesPlainNames) {
+    repo.root["consistent_snapshot"] = false;
+    repo.signers["root"] = {&test_key(0)};
+    repo.publish("root");
+    repo.add_target("targets", "dir/plain.txt", "plain");
+    repo.publish_all_targets_and_snapshot();
+    ASSERT_EQ(init(), 0);
+    const ProcessResult result = download({"dir/plain.txt"});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(requests(), (Requests{"/metadata/2.root.json", "/metadata/3.root.json", "/metadata/timestamp.json",
+                                    "/metadata/snapshot.json", "/metadata/targets.json", "/targets/dir/plain.txt"}));
+    EXPECT_EQ(target_files(), Requests{"plain"});
+}
+
 TEST_F(ClientTest, SubstitutedTargetIsRefusedAndLeavesNothingBehind) {
     repo.add_target("targets", "a.txt", "real contents");
     repo.add_target("targets", "b.txt", "content");

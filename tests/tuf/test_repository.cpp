@@ -230,6 +230,15 @@ std::optional<std::string> TestRepository::serve(const std::string& request_path
         }
         const std::size_t dot = name.find('.');
         if (dot == std::string::npos || !name.ends_with(".json")) return std::nullopt;
+        if (!root.value("consistent_snapshot", false)) {
+            // Plain names: the latest version of each role.
+            const std::string role = percent_decode(name.substr(0, name.size() - 5));
+            if (role == "snapshot" && !snapshot_versions.empty()) return snapshot_versions.rbegin()->second;
+            if (auto found = targets_versions.find(role); found != targets_versions.end()) {
+                return found->second.rbegin()->second;
+            }
+            if (role.find_first_not_of("0123456789") == 0) return std::nullopt;  // not N.root.json
+        }
         std::int64_t version = 0;
         try {
             version = std::stoll(name.substr(0, dot));
@@ -252,6 +261,12 @@ std::optional<std::string> TestRepository::serve(const std::string& request_path
     }
     if (request_path.starts_with(kTargets)) {
         const std::string rest = request_path.substr(kTargets.size());
+        if (!root.value("consistent_snapshot", false)) {
+            const auto content = target_contents.find(rest);
+            if (content == target_contents.end()) return std::nullopt;
+            if (auto replaced = served_instead.find(rest); replaced != served_instead.end()) return replaced->second;
+            return content->second;
+        }
         const std::size_t slash = rest.rfind('/');
         const std::string directory = slash == std::string::npos ? "" : rest.substr(0, slash + 1);
         const std::string file = slash == std::string::npos ? rest : rest.substr(slash + 1);
