@@ -13,6 +13,7 @@ declare -A allowed=(
   [crypto]="base"
   [fetch]="base"
   [tuf]="base json crypto fetch"
+  [tuf_repo]="base json crypto tuf"
 )
 
 status=0

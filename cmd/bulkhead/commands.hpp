@@ -13,4 +13,7 @@ using CommandRunner = std::function<int()>;
 // `bulkhead hcl`: the hardware requirements check.
 CommandRunner register_hcl(CLI::App& app);
 
+// `bulkhead keys generate | public`: signing keys for TUF repositories.
+CommandRunner register_keys(CLI::App& app);
+
 }  // namespace bulkhead::cmd

@@ -23,6 +23,7 @@ int run(int argc, char** argv) {
 
     std::vector<cmd::CommandRunner> commands;
     commands.push_back(cmd::register_hcl(app));
+    commands.push_back(cmd::register_keys(app));
 
     try {
         app.parse(argc, argv);

@@ -9,11 +9,15 @@
 
 #include "json/canonical.hpp"
 #include "json/parse.hpp"
+#include "json/write.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     auto value = bulkhead::json::parse(text);
     if (!value) return 0;
+    // Plain JSON output always parses back to the same value.
+    auto written = bulkhead::json::parse(bulkhead::json::to_json(*value));
+    if (!written || !(*written == *value)) std::abort();
     auto encoded = bulkhead::json::canonical(*value);
     if (!encoded) return 0;  // non-integer numbers
     for (const char c : *encoded) {

@@ -3,6 +3,7 @@
 #include <array>
 #include <string>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -253,6 +254,30 @@ Result<PrivateKey> PrivateKey::generate(SignatureScheme scheme) {
     auto handle = std::make_shared<Handle>();
     handle->key = std::move(key);
     return PrivateKey(scheme, std::move(handle));
+}
+
+Result<PrivateKey> PrivateKey::from_pkcs8_der(SignatureScheme scheme, std::string_view der) {
+    const auto* cursor = bytes(der);
+    PkeyPtr key(d2i_AutoPrivateKey(nullptr, &cursor, static_cast<long>(der.size())));
+    if (!key || cursor != bytes(der) + der.size()) {
+        return fail(ErrorCode::parse, "not a PKCS#8 private key: " + take_openssl_error());
+    }
+    if (auto matches = check_key_matches(key.get(), scheme); !matches) return fail(matches.error());
+    auto handle = std::make_shared<Handle>();
+    handle->key = std::move(key);
+    return PrivateKey(scheme, std::move(handle));
+}
+
+Result<std::string> PrivateKey::to_pkcs8_der() const {
+    PKCS8_PRIV_KEY_INFO* info = EVP_PKEY2PKCS8(handle_->key.get());
+    if (info == nullptr) return fail(ErrorCode::internal, "cannot encode the private key: " + take_openssl_error());
+    unsigned char* der = nullptr;
+    const int length = i2d_PKCS8_PRIV_KEY_INFO(info, &der);
+    PKCS8_PRIV_KEY_INFO_free(info);
+    if (length <= 0) return fail(ErrorCode::internal, "cannot encode the private key: " + take_openssl_error());
+    std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
+    OPENSSL_clear_free(der, static_cast<std::size_t>(length));
+    return out;
 }
 
 Result<std::string> PrivateKey::sign(std::string_view message) const {

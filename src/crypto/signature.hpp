@@ -47,6 +47,11 @@ private:
 class PrivateKey {
 public:
     static Result<PrivateKey> generate(SignatureScheme scheme);
+    // Reads an unencrypted PKCS#8 DER private key and checks that it suits the scheme.
+    static Result<PrivateKey> from_pkcs8_der(SignatureScheme scheme, std::string_view der);
+
+    // Unencrypted PKCS#8 DER. A secret: callers encrypt it and wipe it (crypto::wipe).
+    [[nodiscard]] Result<std::string> to_pkcs8_der() const;
 
     [[nodiscard]] Result<std::string> sign(std::string_view message) const;
     // keyval.public in TUF form (hex for Ed25519, PEM SubjectPublicKeyInfo otherwise).

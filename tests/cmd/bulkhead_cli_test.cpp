@@ -154,5 +154,46 @@ TEST(BulkheadCli, HclOnThisMachineAgreesWithTheFilesystem) {
     }
 }
 
+TEST(BulkheadCli, KeysGenerateEncryptsAndNeverOverwrites) {
+    const testing::TempDir dir;
+    const auto passphrase = dir.write("passphrase", "a long passphrase\n");
+    const std::string key = (dir.path() / "root.key").string();
+    const ProcessResult made = bulkhead(
+        {"keys", "generate", "--type", "ed25519", "--out", key, "--passphrase-file", passphrase.string(), "--json"});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    const nlohmann::json generated = nlohmann::json::parse(made.out, nullptr, false);
+    ASSERT_FALSE(generated.is_discarded()) << made.out;
+    EXPECT_EQ(generated["schema"], "bulkhead.key/1");
+    EXPECT_EQ(generated["key"]["keytype"], "ed25519");
+    EXPECT_EQ(std::filesystem::status(key).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    const std::string contents = testing::read_whole_file(key);
+    EXPECT_NE(contents.find("scrypt-aes-256-gcm"), std::string::npos);
+    EXPECT_EQ(contents.find("pkcs8"), std::string::npos);
+
+    const ProcessResult shown = bulkhead({"keys", "public", key, "--json"});
+    ASSERT_EQ(shown.exit_code, 0) << shown.err;
+    EXPECT_EQ(nlohmann::json::parse(shown.out)["keyid"], generated["keyid"]);
+
+    const ProcessResult again =
+        bulkhead({"keys", "generate", "--type", "ed25519", "--out", key, "--passphrase-file", passphrase.string()});
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_NE(again.err.find("already exists"), std::string::npos);
+    EXPECT_EQ(testing::read_whole_file(key), contents);
+}
+
+TEST(BulkheadCli, KeysRefuseBadRequests) {
+    const testing::TempDir dir;
+    const std::string key = (dir.path() / "k").string();
+    EXPECT_EQ(bulkhead({"keys", "generate", "--type", "rsa-1024", "--out", key, "--insecure-plaintext"}).exit_code, 2);
+    EXPECT_EQ(bulkhead({"keys", "generate", "--type", "ed25519"}).exit_code, 2);
+    EXPECT_EQ(bulkhead({"keys", "public", (dir.path() / "missing").string()}).exit_code, 2);
+    const auto garbage = dir.write("garbage.key", "{}");
+    const ProcessResult result = bulkhead({"keys", "public", garbage.string()});
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.err.find("not a bulkhead-key/1 file"), std::string::npos) << result.err;
+    EXPECT_FALSE(std::filesystem::exists(key));
+}
+
 }  // namespace
 }  // namespace bulkhead

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "json/parse.hpp"
+#include "json/write.hpp"
 
 namespace bulkhead::json {
 namespace {
@@ -52,6 +53,14 @@ TEST(CanonicalJson, TufRootExampleMatchesSecuresystemslibBytes) {
               R"({"_type":"root","consistent_snapshot":true,"expires":"2030-01-01T00:00:00Z",)"
               R"("keys":{"ab":{"keytype":"ed25519","keyval":{"public":"00ff"},"scheme":"ed25519"}},)"
               R"("roles":{"root":{"keyids":["ab"],"threshold":1}},"spec_version":"1.0.31","version":1})");
+}
+
+TEST(PlainJson, EscapesEverythingJsonRequiresAndRoundTrips) {
+    auto value = parse(R"({"b":"line\nbreak\u0001\"quote\\","a":[1,-2,null,true,1.5e3]})");
+    ASSERT_TRUE(value);
+    const std::string written = to_json(*value);
+    EXPECT_EQ(written, R"({"a":[1,-2,null,true,1.5e3],"b":"line\nbreak\u0001\"quote\\"})");
+    EXPECT_EQ(*parse(written), *value);
 }
 
 TEST(CanonicalJson, ControlCharactersStayRawSoTheOutputIsNotAlwaysJson) {
