@@ -36,8 +36,6 @@ Result<std::string> read_file_bounded(const std::string& path, std::size_t max_b
     return read_fd_bounded(fd.get(), max_bytes, path);
 }
 
-namespace {
-
 Result<void> write_all(int fd, std::string_view data, const std::string& what) {
     while (!data.empty()) {
         const ssize_t put = ::write(fd, data.data(), data.size());
@@ -49,8 +47,6 @@ Result<void> write_all(int fd, std::string_view data, const std::string& what) {
     }
     return {};
 }
-
-}  // namespace
 
 Result<void> sync_directory(const std::string& dir) {
     const UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

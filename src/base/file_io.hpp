@@ -15,6 +15,9 @@ namespace bulkhead {
 // hostile or endless file (a FIFO, /dev/zero, a growing log) can never exhaust memory.
 Result<std::string> read_fd_bounded(int fd, std::size_t max_bytes, std::string_view what);
 
+// Writes all of data to fd, retrying short writes and EINTR; `what` names the file in errors.
+Result<void> write_all(int fd, std::string_view data, const std::string& what);
+
 // Opens path (no controlling tty, close-on-exec) and reads it with read_fd_bounded.
 Result<std::string> read_file_bounded(const std::string& path, std::size_t max_bytes);
 

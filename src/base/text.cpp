@@ -27,24 +27,20 @@ std::string hex_encode(std::string_view bytes) {
     return out;
 }
 
-namespace {
-
-int hex_value(char c) {
+int hex_digit_value(char c) noexcept {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
-}  // namespace
-
 Result<std::string> hex_decode(std::string_view text) {
     if (text.size() % 2 != 0) return fail(ErrorCode::parse, "hex string has an odd number of digits");
     std::string out;
     out.reserve(text.size() / 2);
     for (std::size_t i = 0; i < text.size(); i += 2) {
-        const int high = hex_value(text[i]);
-        const int low = hex_value(text[i + 1]);
+        const int high = hex_digit_value(text[i]);
+        const int low = hex_digit_value(text[i + 1]);
         if (high < 0 || low < 0) {
             return fail(ErrorCode::parse, "invalid hex digit at position " + std::to_string(high < 0 ? i : i + 1));
         }

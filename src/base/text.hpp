@@ -12,6 +12,9 @@ namespace bulkhead {
 // "0x" followed by lower-case hex digits, at least min_digits of them.
 std::string hex(std::uint64_t value, int min_digits = 1);
 
+// The value of one hex digit (either case), or -1 if c is not one.
+int hex_digit_value(char c) noexcept;
+
 // Lower-case hex of each byte, no prefix.
 std::string hex_encode(std::string_view bytes);
 

@@ -4,19 +4,13 @@
 #include <array>
 #include <cerrno>
 
+#include "base/text.hpp"
 #include "base/unique_fd.hpp"
 #include "fetch/fetcher.hpp"
 
 namespace bulkhead::fetch {
 
 namespace {
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 Result<std::string> url_to_path(const std::string& url) {
     constexpr std::string_view kPrefix = "file://";
@@ -48,8 +42,8 @@ Result<std::string> url_to_path(const std::string& url) {
             segment += c;
             continue;
         }
-        const int high = i + 2 < rest.size() ? hex_digit(rest[i + 1]) : -1;
-        const int low = i + 2 < rest.size() ? hex_digit(rest[i + 2]) : -1;
+        const int high = i + 2 < rest.size() ? hex_digit_value(rest[i + 1]) : -1;
+        const int low = i + 2 < rest.size() ? hex_digit_value(rest[i + 2]) : -1;
         if (high < 0 || low < 0) return fail(ErrorCode::invalid_argument, "file URL '" + url + "' has a bad escape");
         const char decoded = static_cast<char>(high * 16 + low);
         if (decoded == '\0') return fail(ErrorCode::invalid_argument, "file URL '" + url + "' contains %00");

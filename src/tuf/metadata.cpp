@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "base/text.hpp"
 #include "crypto/digest.hpp"
@@ -339,13 +340,8 @@ const RoleKeys& Root::role(RoleType type) const {
 }
 
 RoleKeys& Root::role(RoleType type) {
-    switch (type) {
-        case RoleType::root: return root;
-        case RoleType::timestamp: return timestamp;
-        case RoleType::snapshot: return snapshot;
-        case RoleType::targets: return targets;
-    }
-    return root;
+    // The same selection as the const overload; *this is not const here, so the cast is sound.
+    return const_cast<RoleKeys&>(std::as_const(*this).role(type));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
 }
 
 Result<std::string> compute_keyid(const json::Value& key_object) {
@@ -377,23 +373,47 @@ Result<void> check_spec_version(std::string_view version) {
     return {};
 }
 
-Result<Metadata<Root>> parse_root(std::string_view bytes) {
+namespace {
+
+// Envelope, common fields, then the role's own fields (`body`), for every role type.
+template <typename Signed, typename Body>
+Result<Metadata<Signed>> parse_metadata(std::string_view bytes, RoleType type, Body body) {
     auto envelope = parse_envelope(bytes);
     if (!envelope) return fail(envelope.error());
     auto fields = signed_fields(*envelope);
-    auto common = parse_common(*fields, RoleType::root);
+    if (!fields) return fail(fields.error());
+    auto common = parse_common(*fields, type);
     if (!common) return fail(common.error());
+    auto signed_part = body(*fields, *common);
+    if (!signed_part) return fail(signed_part.error());
+    return finish(*envelope, std::move(*signed_part));
+}
+
+Result<Snapshot> parse_snapshot_fields(const Fields& fields, const Common& common) {
+    auto meta = fields.required("meta", Kind::object);
+    if (!meta) return fail(meta.error());
+    Snapshot snapshot;
+    snapshot.common = common;
+    for (const auto& [name, entry] : (*meta)->as_object()) {
+        auto file = parse_meta_file(entry, fields.path("meta") + "." + name);
+        if (!file) return fail(file.error());
+        snapshot.meta.emplace_hint(snapshot.meta.end(), name, std::move(*file));
+    }
+    return snapshot;
+}
+
+Result<Root> parse_root_fields(const Fields& fields, const Common& common) {
     Root root;
-    root.common = *common;
-    auto consistent = fields->optional("consistent_snapshot", Kind::boolean);
+    root.common = common;
+    auto consistent = fields.optional("consistent_snapshot", Kind::boolean);
     if (!consistent) return fail(consistent.error());
     root.consistent_snapshot = *consistent != nullptr && (*consistent)->as_bool();
-    auto keys = parse_keys(*fields);
+    auto keys = parse_keys(fields);
     if (!keys) return fail(keys.error());
     root.keys = std::move(*keys);
-    auto roles = fields->required("roles", Kind::object);
+    auto roles = fields.required("roles", Kind::object);
     if (!roles) return fail(roles.error());
-    auto role_fields = Fields::of(**roles, fields->path("roles"));
+    auto role_fields = Fields::of(**roles, fields.path("roles"));
     for (const auto& [name, ignored] : (*roles)->as_object()) {
         if (name != "root" && name != "timestamp" && name != "snapshot" && name != "targets") {
             return invalid(role_fields->path(name), "unknown top-level role");
@@ -406,55 +426,27 @@ Result<Metadata<Root>> parse_root(std::string_view bytes) {
         if (!keys_of_role) return fail(keys_of_role.error());
         root.role(type) = std::move(*keys_of_role);
     }
-    return finish(*envelope, std::move(root));
+    return root;
 }
 
-Result<Metadata<Timestamp>> parse_timestamp(std::string_view bytes) {
-    auto envelope = parse_envelope(bytes);
-    if (!envelope) return fail(envelope.error());
-    auto fields = signed_fields(*envelope);
-    auto common = parse_common(*fields, RoleType::timestamp);
-    if (!common) return fail(common.error());
-    auto meta = fields->required("meta", Kind::object);
+Result<Timestamp> parse_timestamp_fields(const Fields& fields, const Common& common) {
+    auto meta = fields.required("meta", Kind::object);
     if (!meta) return fail(meta.error());
     const Value* snapshot = (*meta)->find("snapshot.json");
-    if (snapshot == nullptr) return invalid(fields->path("meta"), "does not list snapshot.json");
-    if ((*meta)->as_object().size() != 1) return invalid(fields->path("meta"), "must list only snapshot.json");
-    auto snapshot_meta = parse_meta_file(*snapshot, fields->path("meta") + ".snapshot.json");
+    if (snapshot == nullptr) return invalid(fields.path("meta"), "does not list snapshot.json");
+    if ((*meta)->as_object().size() != 1) return invalid(fields.path("meta"), "must list only snapshot.json");
+    auto snapshot_meta = parse_meta_file(*snapshot, fields.path("meta") + ".snapshot.json");
     if (!snapshot_meta) return fail(snapshot_meta.error());
-    return finish(*envelope, Timestamp{*common, std::move(*snapshot_meta)});
+    return Timestamp{common, std::move(*snapshot_meta)};
 }
 
-Result<Metadata<Snapshot>> parse_snapshot(std::string_view bytes) {
-    auto envelope = parse_envelope(bytes);
-    if (!envelope) return fail(envelope.error());
-    auto fields = signed_fields(*envelope);
-    auto common = parse_common(*fields, RoleType::snapshot);
-    if (!common) return fail(common.error());
-    auto meta = fields->required("meta", Kind::object);
-    if (!meta) return fail(meta.error());
-    Snapshot snapshot;
-    snapshot.common = *common;
-    for (const auto& [name, entry] : (*meta)->as_object()) {
-        auto file = parse_meta_file(entry, fields->path("meta") + "." + name);
-        if (!file) return fail(file.error());
-        snapshot.meta.emplace_hint(snapshot.meta.end(), name, std::move(*file));
-    }
-    return finish(*envelope, std::move(snapshot));
-}
-
-Result<Metadata<Targets>> parse_targets(std::string_view bytes) {
-    auto envelope = parse_envelope(bytes);
-    if (!envelope) return fail(envelope.error());
-    auto fields = signed_fields(*envelope);
-    auto common = parse_common(*fields, RoleType::targets);
-    if (!common) return fail(common.error());
+Result<Targets> parse_targets_fields(const Fields& fields, const Common& common) {
     Targets targets;
-    targets.common = *common;
-    auto listed = fields->required("targets", Kind::object);
+    targets.common = common;
+    auto listed = fields.required("targets", Kind::object);
     if (!listed) return fail(listed.error());
     for (const auto& [path, entry] : (*listed)->as_object()) {
-        auto target_fields = Fields::of(entry, fields->path("targets") + "." + path);
+        auto target_fields = Fields::of(entry, fields.path("targets") + "." + path);
         if (!target_fields) return fail(target_fields.error());
         TargetFile file;
         auto length = target_fields->integer("length", 0);
@@ -468,14 +460,32 @@ Result<Metadata<Targets>> parse_targets(std::string_view bytes) {
         if (const Value* custom = entry.find("custom")) file.custom = *custom;
         targets.targets.emplace_hint(targets.targets.end(), path, std::move(file));
     }
-    auto delegations = fields->optional("delegations", Kind::object);
+    auto delegations = fields.optional("delegations", Kind::object);
     if (!delegations) return fail(delegations.error());
     if (*delegations != nullptr) {
-        auto parsed = parse_delegations(*Fields::of(**delegations, fields->path("delegations")));
+        auto parsed = parse_delegations(*Fields::of(**delegations, fields.path("delegations")));
         if (!parsed) return fail(parsed.error());
         targets.delegations = std::move(*parsed);
     }
-    return finish(*envelope, std::move(targets));
+    return targets;
+}
+
+}  // namespace
+
+Result<Metadata<Root>> parse_root(std::string_view bytes) {
+    return parse_metadata<Root>(bytes, RoleType::root, parse_root_fields);
+}
+
+Result<Metadata<Timestamp>> parse_timestamp(std::string_view bytes) {
+    return parse_metadata<Timestamp>(bytes, RoleType::timestamp, parse_timestamp_fields);
+}
+
+Result<Metadata<Snapshot>> parse_snapshot(std::string_view bytes) {
+    return parse_metadata<Snapshot>(bytes, RoleType::snapshot, parse_snapshot_fields);
+}
+
+Result<Metadata<Targets>> parse_targets(std::string_view bytes) {
+    return parse_metadata<Targets>(bytes, RoleType::targets, parse_targets_fields);
 }
 
 }  // namespace bulkhead::tuf

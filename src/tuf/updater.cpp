@@ -31,18 +31,6 @@ bool same_role_keys(const RoleKeys& left, const RoleKeys& right) {
                                                     std::set<std::string>(right.keyids.begin(), right.keyids.end());
 }
 
-Result<void> write_all(int fd, std::string_view data, const std::string& what) {
-    while (!data.empty()) {
-        const ssize_t put = ::write(fd, data.data(), data.size());
-        if (put < 0) {
-            if (errno == EINTR) continue;
-            return fail(Error::from_errno(errno, "writing " + what));
-        }
-        data.remove_prefix(static_cast<std::size_t>(put));
-    }
-    return {};
-}
-
 }  // namespace
 
 Updater::Updater(std::string metadata_dir, std::string metadata_url, std::string target_dir, std::string target_url,

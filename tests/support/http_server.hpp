@@ -13,10 +13,13 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+
+#include "support/loopback.hpp"
 
 namespace bulkhead::testing {
 
@@ -25,18 +28,7 @@ public:
     using Handler = std::function<std::optional<std::string>(const std::string& path)>;
 
     explicit HttpServer(Handler handler) : handler_(std::move(handler)) {
-        listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (listener_ < 0) throw std::runtime_error("socket failed");
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-            ::listen(listener_, 16) != 0) {
-            throw std::runtime_error("bind/listen failed");
-        }
-        socklen_t length = sizeof address;
-        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
-        port_ = ntohs(address.sin_port);
+        std::tie(listener_, port_) = listen_on_loopback();
         thread_ = std::thread([this] { serve(); });
     }
     HttpServer(const HttpServer&) = delete;

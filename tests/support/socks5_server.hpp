@@ -13,27 +13,20 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+
+#include "support/loopback.hpp"
 
 namespace bulkhead::testing {
 
 class Socks5Server {
 public:
     explicit Socks5Server(int forward_port) : forward_port_(forward_port) {
-        listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-            ::listen(listener_, 8) != 0) {
-            throw std::runtime_error("socks5 listen failed");
-        }
-        socklen_t length = sizeof address;
-        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
-        port_ = ntohs(address.sin_port);
+        std::tie(listener_, port_) = listen_on_loopback();
         thread_ = std::thread([this] { serve(); });
     }
     Socks5Server(const Socks5Server&) = delete;
