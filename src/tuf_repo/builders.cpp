@@ -1,6 +1,7 @@
 #include "tuf_repo/builders.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "base/text.hpp"
 #include "crypto/digest.hpp"
@@ -62,8 +63,8 @@ json::Value build_root(std::int64_t version, tuf::UnixSeconds expires, bool cons
                        const RoleKeySet& timestamp, const RoleKeySet& snapshot, const RoleKeySet& targets) {
     json::Object keys;
     json::Object roles;
-    const std::pair<const char*, const RoleKeySet*> all[] = {
-        {"root", &root}, {"timestamp", &timestamp}, {"snapshot", &snapshot}, {"targets", &targets}};
+    const std::array<std::pair<const char*, const RoleKeySet*>, 4> all = {
+        {{"root", &root}, {"timestamp", &timestamp}, {"snapshot", &snapshot}, {"targets", &targets}}};
     for (const auto& [name, set] : all) {
         json::Array keyids;
         for (const KeyIdentity& key : set->keys) {
