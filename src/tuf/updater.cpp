@@ -26,6 +26,18 @@ std::string with_slash(std::string url) {
     return url;
 }
 
+// The size cap for metadata whose length trusted metadata may list: the listed length, which
+// must not exceed the configured limit (a listed length is signed, but a compromised online key
+// must not be able to make the client download without bound).
+Result<std::size_t> metadata_cap(const MetaFile& meta, std::size_t configured, const std::string& file) {
+    if (!meta.length) return configured;
+    if (static_cast<std::uint64_t>(*meta.length) > configured) {
+        return fail(ErrorCode::too_large, file + ": listed length of " + std::to_string(*meta.length) +
+                                              " bytes exceeds the configured limit of " + std::to_string(configured));
+    }
+    return static_cast<std::size_t>(*meta.length);
+}
+
 bool same_role_keys(const RoleKeys& left, const RoleKeys& right) {
     return left.threshold == right.threshold && std::set<std::string>(left.keyids.begin(), left.keyids.end()) ==
                                                     std::set<std::string>(right.keyids.begin(), right.keyids.end());
@@ -127,10 +139,11 @@ Result<void> Updater::load_snapshot() {
         if (trusted_->update_snapshot(*local, true)) return {};  // cached copy is current
     }
     const MetaFile& meta = trusted_->timestamp()->snapshot_meta;
-    const std::size_t max_bytes = meta.length ? static_cast<std::size_t>(*meta.length) : config_.snapshot_max_bytes;
+    auto max_bytes = metadata_cap(meta, config_.snapshot_max_bytes, "snapshot.json");
+    if (!max_bytes) return fail(max_bytes.error());
     const std::optional<std::int64_t> version =
         trusted_->root().consistent_snapshot ? std::optional<std::int64_t>(meta.version) : std::nullopt;
-    auto bytes = download_metadata("snapshot", version, max_bytes);
+    auto bytes = download_metadata("snapshot", version, *max_bytes);
     if (!bytes) return fail(bytes.error());
     if (auto updated = trusted_->update_snapshot(*bytes); !updated) return updated;
     return persist_metadata("snapshot", *bytes);
@@ -146,13 +159,14 @@ Result<void> Updater::load_targets_role(std::string_view role, std::string_view 
         return fail(ErrorCode::not_found, "snapshot.json does not list " + std::string(role) + ".json");
     }
     const MetaFile& meta = listed->second;
-    const std::size_t max_bytes = meta.length ? static_cast<std::size_t>(*meta.length) : config_.targets_max_bytes;
-    if (auto local = read_local_metadata(role, max_bytes)) {
+    auto max_bytes = metadata_cap(meta, config_.targets_max_bytes, std::string(role) + ".json");
+    if (!max_bytes) return fail(max_bytes.error());
+    if (auto local = read_local_metadata(role, *max_bytes)) {
         if (load(*local)) return {};
     }
     const std::optional<std::int64_t> version =
         trusted_->root().consistent_snapshot ? std::optional<std::int64_t>(meta.version) : std::nullopt;
-    auto bytes = download_metadata(role, version, max_bytes);
+    auto bytes = download_metadata(role, version, *max_bytes);
     if (!bytes) return fail(bytes.error());
     if (auto updated = load(*bytes); !updated) return updated;
     return persist_metadata(role, *bytes);

@@ -445,6 +445,17 @@ TEST_F(ClientTest, SnapshotLongerThanTheTimestampSaysIsCutOff) {
     EXPECT_NE(result.err.find("2.snapshot.json: larger than the limit of"), std::string::npos) << result.err;
 }
 
+TEST_F(ClientTest, ListedLengthsAboveTheLimitAreRefused) {
+    repo.timestamp["meta"]["snapshot.json"]["length"] = 1LL << 40;  // an online key asking for a terabyte
+    repo.publish("timestamp");
+    ASSERT_EQ(init(), 0);
+    const ProcessResult result = refresh();
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.err.find("snapshot.json: listed length of 1099511627776 bytes exceeds the configured limit"),
+              std::string::npos)
+        << result.err;
+}
+
 TEST_F(ClientTest, PathHashPrefixDelegation) {
     // sha256("bar") starts with "fc", sha256("foo") with "2c".
     repo.delegate_by_hash_prefix("targets", "bins-fc", {"fc"}, 70);
