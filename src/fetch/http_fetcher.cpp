@@ -24,6 +24,8 @@ void initialise_curl_once() {
 
 // State shared with the write callback of one transfer.
 struct Transfer {
+    CURL* curl = nullptr;
+    long refused_status = 0;  // a non-200 response whose body was not delivered
     const Sink* sink = nullptr;
     std::size_t max_bytes = 0;
     std::size_t received = 0;
@@ -34,6 +36,13 @@ struct Transfer {
 std::size_t on_data(char* data, std::size_t size, std::size_t count, void* context) {
     auto* transfer = static_cast<Transfer*>(context);
     const std::size_t bytes = size * count;
+    // Only a 200 body is content; an error page never reaches the sink.
+    long status = 0;
+    curl_easy_getinfo(transfer->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200) {
+        transfer->refused_status = status;
+        return 0;
+    }
     if (bytes > transfer->max_bytes - transfer->received) {
         transfer->too_large = true;
         return 0;  // makes curl abort with CURLE_WRITE_ERROR
@@ -55,7 +64,10 @@ public:
         if (!handle) return fail(ErrorCode::internal, "cannot create an HTTP handle");
         CURL* curl = handle.get();
         Transfer transfer;
+        transfer.curl = curl;
         transfer.sink = &sink;
+        // Never follow a redirect from HTTPS down to plain HTTP.
+        const char* redirect_protocols = url.starts_with("https://") ? "https" : "http,https";
         transfer.max_bytes = max_bytes;
         std::array<char, CURL_ERROR_SIZE> error_text{};
 
@@ -63,7 +75,7 @@ public:
         const bool configured =
             curl_easy_setopt(curl, CURLOPT_URL, url.c_str()) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-            curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+            curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, redirect_protocols) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_MAXREDIRS, kMaxRedirects) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L) == CURLE_OK &&
@@ -91,6 +103,10 @@ public:
         const CURLcode result = curl_easy_perform(curl);
         long status = 0;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status == 403 || status == 404) return fail(ErrorCode::not_found, url + ": HTTP " + std::to_string(status));
+        if (transfer.refused_status != 0 && transfer.refused_status != 200) {
+            return fail(ErrorCode::io, url + ": unexpected HTTP status " + std::to_string(transfer.refused_status));
+        }
         if (transfer.sink_error) return fail(*transfer.sink_error);
         if (transfer.too_large || result == CURLE_FILESIZE_EXCEEDED) {
             return fail(ErrorCode::too_large,

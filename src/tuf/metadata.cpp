@@ -215,7 +215,14 @@ Result<Envelope> parse_envelope(std::string_view bytes) {
     auto signatures = top->required("signatures", Kind::array);
     if (!signatures) return fail(signatures.error());
 
+    // Far more than any real role has; bounds the work hostile metadata can cause before any
+    // signature is checked.
+    constexpr std::size_t kMaxSignatures = 1024;
+    if ((*signatures)->as_array().size() > kMaxSignatures) {
+        return invalid("signatures", "more than " + std::to_string(kMaxSignatures) + " signatures");
+    }
     Envelope envelope;
+    std::set<std::string, std::less<>> seen;
     std::size_t index = 0;
     for (const Value& entry : (*signatures)->as_array()) {
         auto fields = Fields::of(entry, "signatures[" + std::to_string(index++) + "]");
@@ -226,8 +233,8 @@ Result<Envelope> parse_envelope(std::string_view bytes) {
         if (!sig) return fail(sig.error());
         // Specification 4.2: each keyid appears once. A repeated one could otherwise be used to
         // confuse counting, so the whole file is refused, as the reference client does.
-        for (const Signature& earlier : envelope.signatures) {
-            if (earlier.keyid == *keyid) return invalid("signatures", "keyid '" + *keyid + "' appears more than once");
+        if (!seen.insert(*keyid).second) {
+            return invalid("signatures", "keyid '" + *keyid + "' appears more than once");
         }
         auto decoded = hex_decode(*sig);
         envelope.signatures.push_back(Signature{std::move(*keyid), decoded ? std::move(*decoded) : std::string()});

@@ -1,5 +1,7 @@
 #include "tuf/trusted_set.hpp"
 
+#include <cstdint>
+
 #include "base/text.hpp"
 #include "crypto/digest.hpp"
 #include "tuf/verify.hpp"
@@ -78,6 +80,7 @@ Result<TrustedMetadataSet> TrustedMetadataSet::create(std::string_view root_byte
 
 Result<void> TrustedMetadataSet::update_root(std::string_view bytes) {
     if (timestamp_) return fail(ErrorCode::internal, "root cannot change after the timestamp is loaded");
+    if (root().common.version == INT64_MAX) return fail(ErrorCode::rollback, "root version cannot grow any further");
     const std::int64_t next = root().common.version + 1;
     const std::string what = std::to_string(next) + ".root.json";
     auto candidate = parse_root(bytes);

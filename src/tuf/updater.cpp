@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <filesystem>
 #include <set>
 #include <utility>
@@ -232,15 +233,43 @@ Result<std::optional<TargetInfo>> Updater::search_delegations(std::string_view t
 }
 
 std::string Updater::local_target_path(std::string_view target_path) const {
-    return target_dir_ + "/" + percent_encode(target_path);
+    std::string name = percent_encode(target_path);
+    // "." and ".." are not file names, and names over the file system's 255-byte limit cannot be
+    // created: those paths are stored under their SHA-256 instead (still one file per path).
+    constexpr std::size_t kMaxName = 200;
+    if (name == "." || name == ".." || name.size() > kMaxName) name = "sha256-" + target_path_hash(target_path);
+    return target_dir_ + "/" + name;
 }
 
 Result<std::optional<std::string>> Updater::find_cached_target(const TargetInfo& target) const {
     const std::string path = local_target_path(target.path);
-    auto bytes = read_file_bounded(path, static_cast<std::size_t>(target.file.length) + 1);
-    if (!bytes) return std::optional<std::string>();
-    if (!verify_length_and_hashes(*bytes, target.file.length, target.file.hashes, target.path)) {
+    // Only a regular file of exactly the listed size, hashed in pieces: never a symlink, a FIFO
+    // or a huge file read into memory.
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK));
+    struct stat info {};
+    if (!fd.valid() || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode) ||
+        info.st_size != static_cast<off_t>(target.file.length)) {
         return std::optional<std::string>();
+    }
+    std::vector<crypto::Hasher> hashers;
+    for (const auto& [name, expected] : target.file.hashes) {
+        auto algorithm = crypto::hash_algorithm_from_name(name);
+        if (!algorithm) return std::optional<std::string>();
+        hashers.emplace_back(*algorithm);
+    }
+    std::array<char, 65536> buffer{};
+    for (;;) {
+        const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return std::optional<std::string>();
+        if (got == 0) break;
+        for (crypto::Hasher& hasher : hashers)
+            hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
+    }
+    for (std::size_t i = 0; i < hashers.size(); ++i) {
+        if (!crypto::constant_time_equal(hex_encode(hashers[i].finish()), target.file.hashes[i].second)) {
+            return std::optional<std::string>();
+        }
     }
     return std::optional<std::string>(path);
 }
@@ -258,7 +287,11 @@ Result<std::string> Updater::download_target(const TargetInfo& target) {
 
     // Download next to the target directory (not inside it), hash while writing, verify, and
     // only then rename into place: unverified bytes never appear in the target directory.
-    const std::filesystem::path target_dir = std::filesystem::absolute(target_dir_);
+    if (target_dir_.empty()) return fail(ErrorCode::invalid_argument, "no target directory given");
+    std::error_code path_error;
+    const std::filesystem::path target_dir = std::filesystem::absolute(target_dir_, path_error);
+    if (path_error)
+        return fail(ErrorCode::invalid_argument, "target directory " + target_dir_ + ": " + path_error.message());
     std::string temp = (target_dir.parent_path() / ".bulkhead-download-XXXXXX").string();
     const UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
     if (!fd.valid()) return fail(Error::from_errno(errno, "creating a temporary file for " + target.path));

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -234,6 +235,35 @@ TEST_F(ClientTest, RepositoryWithoutConsistentSnapshotsUsesPlainNames) {
     EXPECT_EQ(requests(), (Requests{"/metadata/2.root.json", "/metadata/3.root.json", "/metadata/timestamp.json",
                                     "/metadata/snapshot.json", "/metadata/targets.json", "/targets/dir/plain.txt"}));
     EXPECT_EQ(target_files(), Requests{"plain"});
+}
+
+TEST_F(ClientTest, OddTargetPathsGetSafeLocalNames) {
+    const std::string long_path = "deep/" + std::string(300, 'x');
+    repo.add_target("targets", "..", "dot dot");
+    repo.add_target("targets", long_path, "long");
+    repo.publish_all_targets_and_snapshot();
+    ASSERT_EQ(init(), 0);
+    const ProcessResult result = download({"..", long_path});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(target_files(), (Requests{"dot dot", "long"}));
+    for (const auto& entry : fs::directory_iterator(target_dir())) {
+        EXPECT_TRUE(entry.path().filename().string().starts_with("sha256-")) << entry.path();
+    }
+    clear_requests();
+    ASSERT_EQ(download({"..", long_path}).exit_code, 0);  // both found in the cache
+    for (const std::string& request : requests()) EXPECT_FALSE(request.starts_with("/targets/")) << request;
+}
+
+TEST_F(ClientTest, SymlinkInTheTargetDirectoryIsNotACacheHit) {
+    repo.add_target("targets", "a.txt", "real contents");
+    repo.publish_all_targets_and_snapshot();
+    ASSERT_EQ(init(), 0);
+    const auto elsewhere = fs::path(metadata_dir()).parent_path() / "elsewhere";
+    { std::ofstream(elsewhere) << "real contents"; }
+    fs::create_symlink(elsewhere, fs::path(target_dir()) / "a.txt");
+    ASSERT_EQ(download({"a.txt"}).exit_code, 0);
+    EXPECT_FALSE(fs::is_symlink(fs::path(target_dir()) / "a.txt"));  // replaced by a verified file
+    EXPECT_EQ(read_whole_file(fs::path(target_dir()) / "a.txt"), "real contents");
 }
 
 TEST_F(ClientTest, SubstitutedTargetIsRefusedAndLeavesNothingBehind) {

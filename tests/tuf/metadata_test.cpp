@@ -117,6 +117,15 @@ TEST(Metadata, DuplicateSignatureKeyidsRejectTheFile) {
     EXPECT_EQ(parsed.error().message, "signatures: keyid '" + testing::test_key(1).keyid + "' appears more than once");
 }
 
+TEST(Metadata, SignatureCountIsBounded) {
+    TestRepository repo;
+    nlohmann::json document = nlohmann::json::parse(repo.timestamp_bytes);
+    for (int i = 0; i < 1100; ++i) document["signatures"].push_back({{"keyid", std::to_string(i)}, {"sig", ""}});
+    auto parsed = parse_timestamp(document.dump());
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().message, "signatures: more than 1024 signatures");
+}
+
 TEST(Metadata, InvalidSignatureHexIsKeptAsNeverValid) {
     TestRepository repo;
     nlohmann::json document = nlohmann::json::parse(repo.timestamp_bytes);
