@@ -47,23 +47,47 @@ bool is_succinct_bin_name(const SuccinctRoles& succinct, std::string_view name) 
 
 }  // namespace
 
+Result<LengthAndHashCheck> LengthAndHashCheck::start(const std::optional<std::int64_t>& length, const Hashes& hashes,
+                                                     std::string_view what) {
+    LengthAndHashCheck check(length, hashes, std::string(what));
+    for (const auto& [name, expected] : hashes) {
+        auto algorithm = crypto::hash_algorithm_from_name(name);
+        if (!algorithm) {
+            return fail(ErrorCode::integrity, std::string(what) + ": cannot be verified: " + algorithm.error().message);
+        }
+        check.hashers_.emplace_back(*algorithm);
+    }
+    return check;
+}
+
+void LengthAndHashCheck::update(std::string_view chunk) {
+    received_ += chunk.size();
+    for (crypto::Hasher& hasher : hashers_) hasher.update(chunk);
+}
+
+Result<void> LengthAndHashCheck::finish() {
+    if (length_ && static_cast<std::uint64_t>(*length_) != received_) {
+        return fail(ErrorCode::integrity, what_ + ": length is " + std::to_string(received_) + " bytes, expected " +
+                                              std::to_string(*length_));
+    }
+    for (std::size_t i = 0; i < hashers_.size(); ++i) {
+        if (!crypto::constant_time_equal(hex_encode(hashers_[i].finish()), (*hashes_)[i].second)) {
+            return fail(ErrorCode::integrity, what_ + ": " + (*hashes_)[i].first + " hash mismatch");
+        }
+    }
+    return {};
+}
+
 Result<void> verify_length_and_hashes(std::string_view data, const std::optional<std::int64_t>& length,
                                       const Hashes& hashes, std::string_view what) {
     if (length && static_cast<std::uint64_t>(*length) != data.size()) {
         return fail(ErrorCode::integrity, std::string(what) + ": length is " + std::to_string(data.size()) +
                                               " bytes, expected " + std::to_string(*length));
     }
-    for (const auto& [name, expected] : hashes) {
-        auto algorithm = crypto::hash_algorithm_from_name(name);
-        if (!algorithm) {
-            return fail(ErrorCode::integrity, std::string(what) + ": cannot be verified: " + algorithm.error().message);
-        }
-        const std::string actual = hex_encode(crypto::digest(*algorithm, data));
-        if (!crypto::constant_time_equal(actual, expected)) {
-            return fail(ErrorCode::integrity, std::string(what) + ": " + name + " hash mismatch");
-        }
-    }
-    return {};
+    auto check = LengthAndHashCheck::start(length, hashes, what);
+    if (!check) return fail(check.error());
+    check->update(data);
+    return check->finish();
 }
 
 Result<TrustedMetadataSet> TrustedMetadataSet::create(std::string_view root_bytes, UnixSeconds reference_time) {

@@ -12,8 +12,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.hpp"
+#include "crypto/digest.hpp"
 #include "tuf/metadata.hpp"
 #include "tuf/time.hpp"
 
@@ -75,6 +77,27 @@ private:
     std::optional<Metadata<Timestamp>> timestamp_;
     std::optional<Metadata<Snapshot>> snapshot_;
     std::map<std::string, Metadata<Targets>, std::less<>> targets_;  // "targets" and delegated roles
+};
+
+// Checks bytes that arrive in pieces against the length and every hash metadata lists for
+// them. Unknown hash algorithms are refused (by start), never skipped.
+class LengthAndHashCheck {
+public:
+    static Result<LengthAndHashCheck> start(const std::optional<std::int64_t>& length, const Hashes& hashes,
+                                            std::string_view what);
+    void update(std::string_view chunk);
+    // Consumes the check; fails with integrity naming `what` and the first mismatch.
+    Result<void> finish();
+
+private:
+    LengthAndHashCheck(std::optional<std::int64_t> length, const Hashes& hashes, std::string what)
+        : length_(length), hashes_(&hashes), what_(std::move(what)) {}
+
+    std::optional<std::int64_t> length_;
+    const Hashes* hashes_;
+    std::string what_;
+    std::uint64_t received_ = 0;
+    std::vector<crypto::Hasher> hashers_;
 };
 
 // Checks data against the length and every hash that metadata lists for it. Unknown hash

@@ -11,9 +11,7 @@
 #include <vector>
 
 #include "base/file_io.hpp"
-#include "base/text.hpp"
 #include "base/unique_fd.hpp"
-#include "crypto/digest.hpp"
 #include "tuf/delegation.hpp"
 #include "tuf/time.hpp"
 #include "tuf/url.hpp"
@@ -251,26 +249,17 @@ Result<std::optional<std::string>> Updater::find_cached_target(const TargetInfo&
         info.st_size != static_cast<off_t>(target.file.length)) {
         return std::optional<std::string>();
     }
-    std::vector<crypto::Hasher> hashers;
-    for (const auto& [name, expected] : target.file.hashes) {
-        auto algorithm = crypto::hash_algorithm_from_name(name);
-        if (!algorithm) return std::optional<std::string>();
-        hashers.emplace_back(*algorithm);
-    }
+    auto check = LengthAndHashCheck::start(target.file.length, target.file.hashes, target.path);
+    if (!check) return std::optional<std::string>();
     std::array<char, 65536> buffer{};
     for (;;) {
         const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) return std::optional<std::string>();
         if (got == 0) break;
-        for (crypto::Hasher& hasher : hashers)
-            hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
+        check->update(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
     }
-    for (std::size_t i = 0; i < hashers.size(); ++i) {
-        if (!crypto::constant_time_equal(hex_encode(hashers[i].finish()), target.file.hashes[i].second)) {
-            return std::optional<std::string>();
-        }
-    }
+    if (!check->finish()) return std::optional<std::string>();
     return std::optional<std::string>(path);
 }
 
@@ -300,32 +289,15 @@ Result<std::string> Updater::download_target(const TargetInfo& target) {
         return fail(error);
     };
 
-    std::vector<crypto::Hasher> hashers;
-    for (const auto& [name, expected] : target.file.hashes) {
-        auto algorithm = crypto::hash_algorithm_from_name(name);
-        if (!algorithm) {
-            return abandon({ErrorCode::integrity, target.path + ": cannot be verified: " + algorithm.error().message});
-        }
-        hashers.emplace_back(*algorithm);
-    }
-    std::size_t received = 0;
+    auto check = LengthAndHashCheck::start(target.file.length, target.file.hashes, target.path);
+    if (!check) return abandon(check.error());
     auto fetched = fetcher_.fetch(target_url_ + remote, static_cast<std::size_t>(target.file.length),
                                   [&](std::string_view chunk) -> Result<void> {
-                                      received += chunk.size();
-                                      for (crypto::Hasher& hasher : hashers) hasher.update(chunk);
+                                      check->update(chunk);
                                       return write_all(fd.get(), chunk, temp);
                                   });
     if (!fetched) return abandon(fetched.error());
-    if (received != static_cast<std::size_t>(target.file.length)) {
-        return abandon({ErrorCode::integrity, target.path + ": length is " + std::to_string(received) +
-                                                  " bytes, expected " + std::to_string(target.file.length)});
-    }
-    for (std::size_t i = 0; i < hashers.size(); ++i) {
-        const std::string actual = hex_encode(hashers[i].finish());
-        if (!crypto::constant_time_equal(actual, target.file.hashes[i].second)) {
-            return abandon({ErrorCode::integrity, target.path + ": " + target.file.hashes[i].first + " hash mismatch"});
-        }
-    }
+    if (auto verified = check->finish(); !verified) return abandon(verified.error());
     if (::fchmod(fd.get(), 0644) != 0 || ::fsync(fd.get()) != 0) {
         return abandon(Error::from_errno(errno, "syncing " + temp));
     }

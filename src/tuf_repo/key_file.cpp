@@ -97,13 +97,20 @@ Result<std::string> write_key_file(const crypto::PrivateKey& key, const std::opt
            "\n";
 }
 
-Result<KeyIdentity> read_public_key(std::string_view file_bytes) {
+namespace {
+
+Result<json::Value> parse_key_file(std::string_view file_bytes) {
     if (file_bytes.size() > kMaxKeyFileBytes) return fail(ErrorCode::too_large, "key file is too large");
     auto document = json::parse(file_bytes);
     if (!document) return bad_file(document.error().message);
-    const std::string* format = string_member(*document, "format");
+    return document;
+}
+
+// The identity of a parsed key file, with its format and keyid checked.
+Result<KeyIdentity> identity_of(const json::Value& document) {
+    const std::string* format = string_member(document, "format");
     if (format == nullptr || *format != kFormat) return bad_file("not a " + std::string(kFormat) + " file");
-    const json::Value* public_key = document->find("public");
+    const json::Value* public_key = document.find("public");
     if (public_key == nullptr || !public_key->is_object()) return bad_file("no public key");
     const std::string* keytype = string_member(*public_key, "keytype");
     const std::string* scheme_name = string_member(*public_key, "scheme");
@@ -115,15 +122,24 @@ Result<KeyIdentity> read_public_key(std::string_view file_bytes) {
     if (!scheme) return bad_file(scheme.error().message);
     auto keyid = tuf::compute_keyid(*public_key);
     if (!keyid) return fail(keyid.error());
-    const std::string* stored_keyid = string_member(*document, "keyid");
+    const std::string* stored_keyid = string_member(document, "keyid");
     if (stored_keyid == nullptr || *stored_keyid != *keyid) return bad_file("keyid does not match the public key");
     return KeyIdentity{*keyid, *public_key, *scheme};
 }
 
+}  // namespace
+
+Result<KeyIdentity> read_public_key(std::string_view file_bytes) {
+    auto document = parse_key_file(file_bytes);
+    if (!document) return fail(document.error());
+    return identity_of(*document);
+}
+
 Result<SigningKey> read_key_file(std::string_view file_bytes, const std::optional<std::string>& passphrase) {
-    auto identity = read_public_key(file_bytes);
+    auto document = parse_key_file(file_bytes);
+    if (!document) return fail(document.error());
+    auto identity = identity_of(*document);
     if (!identity) return fail(identity.error());
-    auto document = json::parse(file_bytes);
     const json::Value* private_part = document->find("private");
     if (private_part == nullptr || !private_part->is_object()) return bad_file("no private key");
     const std::string* encryption = string_member(*private_part, "encryption");

@@ -2,18 +2,14 @@
 // path (404 when it returns nothing) and records every request path in order.
 #pragma once
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <thread>
-#include <tuple>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -27,20 +23,13 @@ class HttpServer {
 public:
     using Handler = std::function<std::optional<std::string>(const std::string& path)>;
 
-    explicit HttpServer(Handler handler) : handler_(std::move(handler)) {
-        std::tie(listener_, port_) = listen_on_loopback();
-        thread_ = std::thread([this] { serve(); });
-    }
+    explicit HttpServer(Handler handler) : handler_(std::move(handler)) {}
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
-    ~HttpServer() {
-        stop_ = true;
-        thread_.join();
-        ::close(listener_);
-    }
+    ~HttpServer() = default;
 
     [[nodiscard]] std::string url(const std::string& path = "/") const {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
+        return "http://127.0.0.1:" + std::to_string(server_.port()) + path;
     }
     [[nodiscard]] std::vector<std::string> requests() const {
         const std::lock_guard lock(mutex_);
@@ -52,17 +41,6 @@ public:
     }
 
 private:
-    void serve() {
-        while (!stop_) {
-            pollfd waiting{listener_, POLLIN, 0};
-            if (::poll(&waiting, 1, 50) <= 0) continue;
-            const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (client < 0) continue;
-            handle(client);
-            ::close(client);
-        }
-    }
-
     void handle(int client) {
         std::string request;
         char buffer[4096];
@@ -92,12 +70,9 @@ private:
     }
 
     Handler handler_;
-    int listener_ = -1;
-    int port_ = 0;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
     mutable std::mutex mutex_;
     std::vector<std::string> requests_;
+    LoopbackServer server_{[this](int client) { handle(client); }};  // last: stops first
 };
 
 }  // namespace bulkhead::testing

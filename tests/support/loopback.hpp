@@ -1,10 +1,15 @@
-// A listening TCP socket on 127.0.0.1 with a port the kernel picks, for test servers.
+// Test servers on 127.0.0.1: a listening socket with a port the kernel picks, and a thread that
+// accepts connections one at a time and hands each to a handler.
 #pragma once
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <functional>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 #include <arpa/inet.h>
@@ -27,5 +32,42 @@ inline std::pair<int, int> listen_on_loopback(int backlog = 16) {
     ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
     return {listener, ntohs(address.sin_port)};
 }
+
+// Declare it as the last member of the server that owns it, so that it stops (and no handler
+// runs any more) before the rest of that server is destroyed.
+class LoopbackServer {
+public:
+    explicit LoopbackServer(std::function<void(int client)> handle) : handle_(std::move(handle)) {
+        std::tie(listener_, port_) = listen_on_loopback();
+        thread_ = std::thread([this] { serve(); });
+    }
+    LoopbackServer(const LoopbackServer&) = delete;
+    LoopbackServer& operator=(const LoopbackServer&) = delete;
+    ~LoopbackServer() {
+        stop_ = true;
+        thread_.join();
+        ::close(listener_);
+    }
+
+    [[nodiscard]] int port() const { return port_; }
+
+private:
+    void serve() {
+        while (!stop_) {
+            pollfd waiting{listener_, POLLIN, 0};
+            if (::poll(&waiting, 1, 50) <= 0) continue;
+            const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (client < 0) continue;
+            handle_(client);
+            ::close(client);
+        }
+    }
+
+    std::function<void(int)> handle_;
+    int listener_ = -1;
+    int port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
 
 }  // namespace bulkhead::testing

@@ -8,12 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <thread>
-#include <tuple>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -25,19 +22,12 @@ namespace bulkhead::testing {
 
 class Socks5Server {
 public:
-    explicit Socks5Server(int forward_port) : forward_port_(forward_port) {
-        std::tie(listener_, port_) = listen_on_loopback();
-        thread_ = std::thread([this] { serve(); });
-    }
+    explicit Socks5Server(int forward_port) : forward_port_(forward_port) {}
     Socks5Server(const Socks5Server&) = delete;
     Socks5Server& operator=(const Socks5Server&) = delete;
-    ~Socks5Server() {
-        stop_ = true;
-        thread_.join();
-        ::close(listener_);
-    }
+    ~Socks5Server() = default;
 
-    [[nodiscard]] int port() const { return port_; }
+    [[nodiscard]] int port() const { return server_.port(); }
     // "domain:NAME" or "ipv4:A.B.C.D" for each CONNECT request.
     [[nodiscard]] std::vector<std::string> destinations() const {
         const std::lock_guard lock(mutex_);
@@ -53,17 +43,6 @@ private:
             got += static_cast<std::size_t>(n);
         }
         return true;
-    }
-
-    void serve() {
-        while (!stop_) {
-            pollfd waiting{listener_, POLLIN, 0};
-            if (::poll(&waiting, 1, 50) <= 0) continue;
-            const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (client < 0) continue;
-            handle(client);
-            ::close(client);
-        }
     }
 
     void handle(int client) {
@@ -126,12 +105,9 @@ private:
     }
 
     int forward_port_;
-    int listener_ = -1;
-    int port_ = 0;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
     mutable std::mutex mutex_;
     std::vector<std::string> destinations_;
+    LoopbackServer server_{[this](int client) { handle(client); }};  // last: stops first
 };
 
 }  // namespace bulkhead::testing
