@@ -16,4 +16,7 @@ CommandRunner register_hcl(CLI::App& app);
 // `bulkhead keys generate | public`: signing keys for TUF repositories.
 CommandRunner register_keys(CLI::App& app);
 
+// `bulkhead repo init | add-target | ... | publish | status`: a TUF repository on disk.
+CommandRunner register_repo(CLI::App& app);
+
 }  // namespace bulkhead::cmd

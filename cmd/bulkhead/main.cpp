@@ -24,6 +24,7 @@ int run(int argc, char** argv) {
     std::vector<cmd::CommandRunner> commands;
     commands.push_back(cmd::register_hcl(app));
     commands.push_back(cmd::register_keys(app));
+    commands.push_back(cmd::register_repo(app));
 
     try {
         app.parse(argc, argv);

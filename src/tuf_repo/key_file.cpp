@@ -13,6 +13,9 @@ namespace {
 
 constexpr std::string_view kFormat = "bulkhead-key/1";
 constexpr std::string_view kCipher = "scrypt-aes-256-gcm";
+constexpr std::string_view kPublicSchema = "bulkhead.key/1";  // what `bulkhead keys public --json` prints
+// A hostile file must not make unlocking cost unbounded memory: 2^20 with r = 8 is 1 GiB.
+constexpr std::int64_t kMaxScryptN = std::int64_t{1} << 20;
 constexpr std::size_t kSaltBytes = 32;
 constexpr std::size_t kNonceBytes = 12;
 constexpr std::size_t kKeyBytes = 32;
@@ -109,8 +112,13 @@ Result<json::Value> parse_key_file(std::string_view file_bytes) {
 // The identity of a parsed key file, with its format and keyid checked.
 Result<KeyIdentity> identity_of(const json::Value& document) {
     const std::string* format = string_member(document, "format");
-    if (format == nullptr || *format != kFormat) return bad_file("not a " + std::string(kFormat) + " file");
-    const json::Value* public_key = document.find("public");
+    const std::string* schema = string_member(document, "schema");
+    const bool public_document = schema != nullptr && *schema == kPublicSchema;
+    if (!public_document && (format == nullptr || *format != kFormat)) {
+        return bad_file("neither a " + std::string(kFormat) + " key file nor a " + std::string(kPublicSchema) +
+                        " public key");
+    }
+    const json::Value* public_key = document.find(public_document ? "key" : "public");
     if (public_key == nullptr || !public_key->is_object()) return bad_file("no public key");
     const std::string* keytype = string_member(*public_key, "keytype");
     const std::string* scheme_name = string_member(*public_key, "scheme");
@@ -133,6 +141,15 @@ Result<KeyIdentity> read_public_key(std::string_view file_bytes) {
     auto document = parse_key_file(file_bytes);
     if (!document) return fail(document.error());
     return identity_of(*document);
+}
+
+Result<bool> key_file_is_encrypted(std::string_view file_bytes) {
+    auto document = parse_key_file(file_bytes);
+    if (!document) return fail(document.error());
+    const json::Value* private_part = document->find("private");
+    if (private_part == nullptr || !private_part->is_object()) return bad_file("no private key");
+    const std::string* encryption = string_member(*private_part, "encryption");
+    return encryption == nullptr || *encryption != "none";
 }
 
 Result<SigningKey> read_key_file(std::string_view file_bytes, const std::optional<std::string>& passphrase) {
@@ -161,9 +178,10 @@ Result<SigningKey> read_key_file(std::string_view file_bytes, const std::optiona
         const std::string* nonce_hex = string_member(*private_part, "nonce");
         const std::string* ciphertext_hex = string_member(*private_part, "ciphertext");
         if (n == nullptr || r == nullptr || p == nullptr || !n->is_integer() || !r->is_integer() || !p->is_integer() ||
-            n->as_integer() < 0 || r->as_integer() < 0 || p->as_integer() < 0 || salt_hex == nullptr ||
-            nonce_hex == nullptr || ciphertext_hex == nullptr) {
-            return bad_file("incomplete encryption parameters");
+            n->as_integer() < 2 || n->as_integer() > kMaxScryptN || r->as_integer() < 1 || r->as_integer() > 32 ||
+            p->as_integer() < 1 || p->as_integer() > 16 || salt_hex == nullptr || nonce_hex == nullptr ||
+            ciphertext_hex == nullptr) {
+            return bad_file("encryption parameters missing or out of range");
         }
         auto salt = hex_decode(*salt_hex);
         auto nonce = hex_decode(*nonce_hex);

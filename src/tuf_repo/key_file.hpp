@@ -43,8 +43,12 @@ struct SigningKey {
 Result<std::string> write_key_file(const crypto::PrivateKey& key, const std::optional<std::string>& passphrase,
                                    const KdfParameters& kdf = {});
 
-// Reads the public part only (no passphrase needed).
+// Reads the public part only (no passphrase needed), from a key file or from the
+// "bulkhead.key/1" document `bulkhead keys public --json` prints.
 Result<KeyIdentity> read_public_key(std::string_view file_bytes);
+
+// Whether unlocking the key file needs a passphrase.
+Result<bool> key_file_is_encrypted(std::string_view file_bytes);
 
 // Reads and decrypts a key file. An encrypted file without a passphrase, a wrong passphrase and
 // a modified file are all refused with a clear error.
