@@ -107,7 +107,8 @@ TEST(KeyFile, WeakWorkFactorsAreRefused) {
 }
 
 TEST(KeyFile, GarbageIsRefused) {
-    EXPECT_EQ(read_public_key("{}").error().message, "key file: not a bulkhead-key/1 file");
+    EXPECT_EQ(read_public_key("{}").error().message,
+              "key file: neither a bulkhead-key/1 key file nor a bulkhead.key/1 public key");
     EXPECT_FALSE(read_public_key("not json"));
     EXPECT_EQ(read_public_key(std::string(70000, ' ')).error().code, ErrorCode::too_large);
 }
