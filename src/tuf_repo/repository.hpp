@@ -110,8 +110,9 @@ public:
     Repository& operator=(const Repository&) = delete;
     ~Repository() = default;
 
-    // With no role, a target goes to the hash bin it belongs to when "targets" delegates to
-    // bins, and to "targets" otherwise. A role that is not trusted for the path is refused.
+    // With no role, a target goes to the most specific role responsible for its path: down the
+    // delegations from "targets", into the hash bin the path belongs to or the first delegated
+    // role whose patterns cover it. A role that is not trusted for the path is refused.
     Result<void> add_target(const std::string& path, TargetSource source, std::optional<json::Value> custom,
                             const std::optional<std::string>& role);
     Result<void> remove_target(const std::string& path, const std::optional<std::string>& role);

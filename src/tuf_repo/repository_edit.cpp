@@ -19,6 +19,7 @@ namespace bulkhead::tuf_repo {
 namespace {
 
 constexpr unsigned kMaxBinBits = 16;
+constexpr std::size_t kMaxDelegationDepth = 32;
 constexpr std::size_t kMaxPatternBytes = 1024;
 constexpr std::size_t kMaxCustomBytes = 65536;
 
@@ -82,13 +83,28 @@ void add_keys(tuf::KeyMap& keys, const RoleKeySet& set) {
 }  // namespace
 
 Result<std::string> Repository::default_role_for(const std::string& path) {
-    auto targets = load("targets");
-    if (!targets) return fail(targets.error());
-    const auto& delegations = (*targets)->targets->delegations;
-    if (delegations && delegations->succinct) {
-        return tuf::succinct_bin_for(*delegations->succinct, tuf::target_path_hash(path));
+    // The most specific role responsible for the path: down the delegations the way a client
+    // searches them, taking the bin a path hashes to, or the first delegation that covers it.
+    const std::string hash = tuf::target_path_hash(path);
+    std::string current = "targets";
+    for (std::size_t depth = 0; depth < kMaxDelegationDepth; ++depth) {
+        auto role = load(current);
+        if (!role) return fail(role.error());
+        const auto& delegations = (*role)->targets->delegations;
+        if (!delegations) return current;
+        if (delegations->succinct) {
+            current = tuf::succinct_bin_for(*delegations->succinct, hash);
+            parents_[current] = (*role)->name;
+            continue;
+        }
+        const auto covering =
+            std::find_if(delegations->roles.begin(), delegations->roles.end(),
+                         [&](const tuf::DelegatedRole& entry) { return tuf::role_covers_path(entry, path, hash); });
+        if (covering == delegations->roles.end()) return current;
+        parents_[covering->name] = current;
+        current = covering->name;
     }
-    return std::string("targets");
+    return fail(ErrorCode::invalid_argument, "delegations for '" + path + "' are nested too deeply; give --role");
 }
 
 Result<void> Repository::check_trusted_for(const std::string& role, const std::string& path) {
