@@ -50,8 +50,8 @@ tuf::Hashes hash(std::string_view bytes, std::initializer_list<crypto::HashAlgor
 }  // namespace
 
 TargetEntry describe_target(std::string_view bytes, std::optional<json::Value> custom) {
-    return TargetEntry{static_cast<std::int64_t>(bytes.size()),
-                       hash(bytes, {crypto::HashAlgorithm::sha256, crypto::HashAlgorithm::sha512}), std::move(custom)};
+    return TargetEntry{static_cast<std::int64_t>(bytes.size()), hash(bytes, {crypto::HashAlgorithm::sha256}),
+                       std::move(custom)};
 }
 
 tuf::MetaFile describe_metadata(std::int64_t version, std::string_view bytes) {

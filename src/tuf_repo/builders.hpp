@@ -29,7 +29,9 @@ struct TargetEntry {
     std::optional<json::Value> custom;  // an object, when given
 };
 
-// Length, SHA-256 and SHA-512 of a target file's bytes.
+// Length and SHA-256 of a target file's bytes. One hash on purpose: under consistent snapshots
+// every listed hash needs its own published copy (a client may pick any of them), and SHA-256
+// is what the rest of the chain (snapshot and timestamp hashes, keyids) already rests on.
 TargetEntry describe_target(std::string_view bytes, std::optional<json::Value> custom = std::nullopt);
 
 json::Value build_root(std::int64_t version, tuf::UnixSeconds expires, bool consistent_snapshot, const RoleKeySet& root,

@@ -12,7 +12,7 @@ namespace bulkhead::tuf_repo {
 
 inline constexpr std::size_t kMaxRoleNameBytes = 64;
 inline constexpr std::size_t kMaxTargetPathBytes = 1024;
-// A published target is "<sha512 hex>.<basename>": 128 + 1 + 120 stays under NAME_MAX (255).
+// A published target is "<sha256 hex>.<basename>": 64 + 1 + 120 stays well under NAME_MAX (255).
 inline constexpr std::size_t kMaxTargetBasenameBytes = 120;
 
 bool is_top_level_role(std::string_view name) noexcept;

@@ -190,7 +190,7 @@ Result<PublishResult> Repository::publish(const std::vector<const SigningKey*>& 
         const Role& role = roles_.at(name);
         if (!role.targets) continue;
         for (const auto& [path, file] : role.targets->targets) {
-            const std::string blob = dir_ + "/blobs/" + file.hashes.front().second;
+            const std::string blob = blob_path(file.hashes.front().second);
             for (const auto& [algorithm, digest] : file.hashes) {
                 if (auto linked = link_file(blob, *temp + "/targets/" + hash_prefixed_path(path, digest)); !linked) {
                     return abandon({linked.error().code, "target " + path + ": " + linked.error().message});

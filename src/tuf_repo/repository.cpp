@@ -404,42 +404,41 @@ Result<Envelope> Repository::envelope(const std::string& name) {
     return Envelope{std::move(*value), (*role)->signatures};
 }
 
+std::string Repository::blob_path(const std::string& sha256) const {
+    return dir_ + "/blobs/" + sha256.substr(0, 2) + "/" + sha256;
+}
+
 Result<void> Repository::write_pending_blobs() {
+    std::set<std::string> fan_outs;
     for (const auto& [sha256, source] : pending_blobs_) {
-        const std::string path = dir_ + "/blobs/" + sha256;
-        if (exists(path)) continue;
-        if (const auto* bytes = std::get_if<TargetBytes>(&source)) {
-            if (auto written = write_file_atomically(path, bytes->bytes, 0644, false); !written) return written;
-            continue;
+        const std::string fan_out = dir_ + "/blobs/" + sha256.substr(0, 2);
+        if (fan_outs.insert(fan_out).second && ::mkdir(fan_out.c_str(), 0755) != 0 && errno != EEXIST) {
+            return fail(Error::from_errno(errno, "creating " + fan_out));
         }
-        // Copied while hashing again: a file that changed since it was added is refused.
-        const std::string& from = std::get<TargetFilePath>(source).path;
-        const UniqueFd input(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-        if (!input.valid()) return fail(Error::from_errno(errno, "opening " + from));
-        std::string temp = dir_ + "/blobs/.blob-XXXXXX";
-        const UniqueFd output(::mkostemp(temp.data(), O_CLOEXEC));
-        if (!output.valid()) return fail(Error::from_errno(errno, "creating a file in " + dir_ + "/blobs"));
-        auto abandon = [&temp](const Error& error) -> Result<void> {
-            ::unlink(temp.c_str());
-            return fail(error);
-        };
-        crypto::Hasher hasher(crypto::HashAlgorithm::sha256);
-        std::array<char, 65536> buffer{};
-        for (;;) {
-            const ssize_t got = ::read(input.get(), buffer.data(), buffer.size());
-            if (got < 0 && errno == EINTR) continue;
-            if (got < 0) return abandon(Error::from_errno(errno, "reading " + from));
-            if (got == 0) break;
-            const std::string_view chunk(buffer.data(), static_cast<std::size_t>(got));
-            hasher.update(chunk);
-            if (auto written = write_all(output.get(), chunk, temp); !written) return abandon(written.error());
-        }
-        if (hex_encode(hasher.finish()) != sha256) {
-            return abandon({ErrorCode::integrity, from + " changed after it was added; nothing was committed"});
-        }
-        if (::fchmod(output.get(), 0644) != 0 || ::rename(temp.c_str(), path.c_str()) != 0) {
-            return abandon(Error::from_errno(errno, "storing " + path));
-        }
+        auto stored =
+            store_new_file(dir_ + "/blobs", blob_path(sha256), [&](int fd, const std::string& what) -> Result<void> {
+                if (const auto* bytes = std::get_if<TargetBytes>(&source)) return write_all(fd, bytes->bytes, what);
+                // Copied while hashing again: a file that changed since it was added is refused.
+                const std::string& from = std::get<TargetFilePath>(source).path;
+                const UniqueFd input(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+                if (!input.valid()) return fail(Error::from_errno(errno, "opening " + from));
+                crypto::Hasher hasher(crypto::HashAlgorithm::sha256);
+                std::array<char, 65536> buffer{};
+                for (;;) {
+                    const ssize_t got = ::read(input.get(), buffer.data(), buffer.size());
+                    if (got < 0 && errno == EINTR) continue;
+                    if (got < 0) return fail(Error::from_errno(errno, "reading " + from));
+                    if (got == 0) break;
+                    const std::string_view chunk(buffer.data(), static_cast<std::size_t>(got));
+                    hasher.update(chunk);
+                    if (auto written = write_all(fd, chunk, what); !written) return written;
+                }
+                if (hex_encode(hasher.finish()) != sha256) {
+                    return fail(ErrorCode::integrity, from + " changed after it was added; nothing was committed");
+                }
+                return {};
+            });
+        if (!stored) return stored;
     }
     pending_blobs_.clear();
     return {};

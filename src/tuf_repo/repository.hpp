@@ -2,7 +2,7 @@
 //
 //   DIR/bulkhead-repo.json  settings (expiry policy)
 //   DIR/staged/NAME.json    roles changed since the last publish, with their signatures so far
-//   DIR/blobs/SHA256        target contents, stored once
+//   DIR/blobs/SH/SHA256     target contents, stored once
 //   DIR/published/          the tree any static server carries (metadata/, targets/)
 //
 // The published tree is the single record of what has been published; a staged role whose
@@ -174,6 +174,7 @@ private:
     Result<void> check_trusted_for(const std::string& role, const std::string& path);
     Result<void> check_meets_threshold(const std::string& name);
     Result<void> write_pending_blobs();
+    [[nodiscard]] std::string blob_path(const std::string& sha256) const;
     Result<std::optional<tuf::Targets>> read_published_targets(const std::string& name) const;
     [[nodiscard]] std::string published_file(const std::string& name, std::int64_t version) const;
 

@@ -9,6 +9,7 @@
 
 #include "base/text.hpp"
 #include "crypto/digest.hpp"
+#include "json/write.hpp"
 #include "tuf/delegation.hpp"
 #include "tuf_repo/names.hpp"
 #include "tuf_repo/repository.hpp"
@@ -23,7 +24,7 @@ constexpr std::size_t kMaxDelegationDepth = 32;
 constexpr std::size_t kMaxPatternBytes = 1024;
 constexpr std::size_t kMaxCustomBytes = 65536;
 
-// Length, SHA-256 and SHA-512 of a file, read once.
+// Length and SHA-256 of a file, as describe_target gives them for bytes.
 Result<TargetEntry> describe_target_file(const std::string& path) {
     const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (!fd.valid()) return fail(Error::from_errno(errno, "opening " + path));
@@ -31,7 +32,6 @@ Result<TargetEntry> describe_target_file(const std::string& path) {
     if (::fstat(fd.get(), &info) != 0) return fail(Error::from_errno(errno, "reading " + path));
     if (!S_ISREG(info.st_mode)) return fail(ErrorCode::invalid_argument, path + " is not a regular file");
     crypto::Hasher sha256(crypto::HashAlgorithm::sha256);
-    crypto::Hasher sha512(crypto::HashAlgorithm::sha512);
     std::int64_t length = 0;
     std::array<char, 65536> buffer{};
     for (;;) {
@@ -41,10 +41,9 @@ Result<TargetEntry> describe_target_file(const std::string& path) {
         if (got == 0) break;
         const std::string_view chunk(buffer.data(), static_cast<std::size_t>(got));
         sha256.update(chunk);
-        sha512.update(chunk);
         length += got;
     }
-    return TargetEntry{length, {{"sha256", hex_encode(sha256.finish())}, {"sha512", hex_encode(sha512.finish())}}, {}};
+    return TargetEntry{length, {{"sha256", hex_encode(sha256.finish())}}, {}};
 }
 
 bool has_control_character(std::string_view text) {
@@ -143,8 +142,12 @@ Result<void> Repository::check_trusted_for(const std::string& role, const std::s
 Result<void> Repository::add_target(const std::string& path, TargetSource source, std::optional<json::Value> custom,
                                     const std::optional<std::string>& role) {
     if (auto checked = check_target_path(path); !checked) return checked;
-    if (custom && !custom->is_object())
+    if (custom && !custom->is_object()) {
         return fail(ErrorCode::invalid_argument, "custom metadata must be a JSON object");
+    }
+    if (custom && json::to_json(*custom).size() > kMaxCustomBytes) {
+        return fail(ErrorCode::too_large, "custom metadata is larger than 64 KiB");
+    }
     auto name = role ? Result<std::string>(*role) : default_role_for(path);
     if (!name) return fail(name.error());
     if (auto loaded = load(*name); !loaded) return fail(loaded.error());

@@ -96,6 +96,33 @@ Result<void> write_new_file(const std::string& path, std::string_view data) {
     return write_all(fd.get(), data, path);
 }
 
+Result<void> store_new_file(const std::string& scratch, const std::string& path,
+                            const std::function<Result<void>(int fd, const std::string& what)>& fill) {
+    struct stat existing {};
+    if (::lstat(path.c_str(), &existing) == 0) return {};
+    UniqueFd fd(::open(scratch.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+    if (fd.valid()) {
+        if (auto filled = fill(fd.get(), path); !filled) return filled;
+        // linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the /proc link does not.
+        const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+        if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0 || errno == EEXIST) {
+            return {};
+        }
+        if (errno != ENOENT && errno != EXDEV) return io_error(errno, "storing " + path);
+    } else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+        return io_error(errno, "creating a file in " + scratch);
+    }
+    std::string temp = scratch + "/.blob-XXXXXX";
+    fd = UniqueFd(::mkostemp(temp.data(), O_CLOEXEC));
+    if (!fd.valid()) return io_error(errno, "creating a file in " + scratch);
+    Result<void> result = fill(fd.get(), path);
+    if (result && ::fchmod(fd.get(), 0644) != 0) result = io_error(errno, "chmod " + temp);
+    if (result && ::link(temp.c_str(), path.c_str()) != 0 && errno != EEXIST)
+        result = io_error(errno, "storing " + path);
+    ::unlink(temp.c_str());
+    return result;
+}
+
 Result<void> remove_tree(const std::string& path) {
     std::error_code error;
     fs::remove_all(path, error);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -39,6 +40,14 @@ Result<void> link_file(const std::string& from, const std::string& to);
 
 // Writes a new file (it must not exist), creating parent directories; not synced.
 Result<void> write_new_file(const std::string& path, std::string_view data);
+
+// Creates `path` with contents written by `fill`, complete or not at all: written as an
+// unnamed file (O_TMPFILE in `scratch`, a directory on the same file system) and linked into
+// place, or, where the file system lacks O_TMPFILE, as "scratch/.blob-XXXXXX" linked into place
+// and unlinked. An existing
+// `path` is kept and `fill` not called (the names are content-addressed). Not synced.
+Result<void> store_new_file(const std::string& scratch, const std::string& path,
+                            const std::function<Result<void>(int fd, const std::string& what)>& fill);
 
 // Removes a tree without following symbolic links; a missing path is not an error.
 Result<void> remove_tree(const std::string& path);

@@ -1,6 +1,7 @@
 // `bulkhead repo` as a user runs it: keys, init, targets, delegations, signing, publishing,
 // served over HTTP on 127.0.0.1 and installed by two independent clients, ours
 // (bulkhead-tuf-client) and tuf-js (the pinned npm package in tests/interop/tufjs).
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <string>
 #include <thread>
@@ -280,6 +282,86 @@ TEST_F(RepoCli, RefusalsLeaveTheRepositoryAsItWas) {
     EXPECT_EQ(zero_days.exit_code, 1);
     EXPECT_NE(zero_days.err.find("at least 1 day"), std::string::npos) << zero_days.err;
     EXPECT_FALSE(fs::exists(path("other")));
+}
+
+// Kills `repo publish` at a range of moments: the published tree is always either exactly the
+// old one or a complete new one that a client accepts, and the next publish cleans up.
+TEST_F(RepoCli, KilledPublishLeavesTheOldTreeOrTheNewOne) {
+    auto snapshot = tuf_repo::read_key_file(read_whole_file(key("snapshot")), std::nullopt);
+    auto timestamp = tuf_repo::read_key_file(read_whole_file(key("timestamp")), std::nullopt);
+    auto targets = tuf_repo::read_key_file(read_whole_file(key("targets")), std::nullopt);
+    auto bins = tuf_repo::read_key_file(read_whole_file(key("bins")), std::nullopt);
+    ASSERT_TRUE(snapshot && timestamp && targets && bins);
+    init_and_publish_first();
+    int round = 0;
+    // Stages `count` new targets in 64 bins, signed, ready to publish.
+    auto stage = [&](int count) {
+        auto repository = tuf_repo::Repository::open(repo(), tuf::now());
+        ASSERT_TRUE(repository) << repository.error().message;
+        if (round == 0) {
+            tuf_repo::DelegationRequest request;
+            request.name = "pkgs";
+            request.keys = {{targets->identity}, 1};
+            request.paths = {"pkgs/*"};
+            ASSERT_TRUE(repository->delegate(request));
+            tuf_repo::BinsRequest split;
+            split.delegator = "pkgs";
+            split.bits = 6;
+            split.keys = {{bins->identity}, 1};
+            ASSERT_TRUE(repository->delegate_bins(split));
+        }
+        ++round;
+        for (int i = 0; i < count; ++i) {
+            const std::string path = "pkgs/r" + std::to_string(round) + "-" + std::to_string(i);
+            ASSERT_TRUE(repository->add_target(path, tuf_repo::TargetBytes{path}, std::nullopt, std::nullopt));
+        }
+        if (round == 1) {
+            ASSERT_TRUE(repository->sign(*targets, {}));  // targets and pkgs changed
+        }
+        ASSERT_TRUE(repository->sign(*bins, {}));
+        ASSERT_TRUE(repository->commit());
+    };
+    const std::vector<std::string> publish = {kBin + "/bulkhead", "repo",          "publish",         repo(),
+                                              "--snapshot-key",   key("snapshot"), "--timestamp-key", key("timestamp")};
+    int killed = 0;
+    for (int delay_ms : {0, 3, 10, 30, 100, 300, 1000, 3000}) {
+        stage(1000);
+        const auto old_tree = tree_picture(published());
+        std::vector<char*> argv;
+        for (const std::string& arg : publish) argv.push_back(const_cast<char*>(arg.c_str()));
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t quiet;
+        posix_spawn_file_actions_init(&quiet);
+        posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
+        pid_t pid = 0;
+        ASSERT_EQ(posix_spawn(&pid, argv[0], &quiet, nullptr, argv.data(), environ), 0);
+        posix_spawn_file_actions_destroy(&quiet);
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        ::kill(pid, SIGKILL);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        const bool was_killed = WIFSIGNALED(status);
+        killed += was_killed ? 1 : 0;
+
+        const auto tree = tree_picture(published());
+        const std::string newest = "pkgs/r" + std::to_string(round) + "-7";
+        if (tree == old_tree) {
+            EXPECT_TRUE(was_killed) << "a publish that finished changed nothing";
+            EXPECT_EQ(ours("ours", newest), "") << "delay " << delay_ms;
+            ok({"repo", "publish", repo(), "--snapshot-key", key("snapshot"), "--timestamp-key", key("timestamp")});
+        }
+        // Whichever publish got through, the new tree is complete.
+        EXPECT_EQ(ours("ours", newest), newest) << "delay " << delay_ms;
+        for (const fs::directory_entry& entry : fs::directory_iterator(repo())) {
+            const std::string name = entry.path().filename().string();
+            EXPECT_FALSE(name.starts_with(".published-") || name.starts_with(".staged-")) << name << " left behind";
+        }
+        if (!was_killed) break;
+    }
+    std::cout << "publishes interrupted: " << killed << "\n";
+    EXPECT_GE(killed, 3) << "too few publishes were interrupted to mean anything";
+    EXPECT_EQ(tufjs("tufjs", "pkgs/r1-0"), "pkgs/r1-0");
 }
 
 }  // namespace
