@@ -248,7 +248,8 @@ int publish(const RepoOptions& options) {
     if (!snapshot) return cli::report_error(snapshot.error(), options.json);
     auto timestamp = unlock_all(options.timestamp_keys, options);
     if (!timestamp) return cli::report_error(timestamp.error(), options.json);
-    std::vector<const tuf_repo::SigningKey*> snapshot_keys, timestamp_keys;
+    std::vector<const tuf_repo::SigningKey*> snapshot_keys;
+    std::vector<const tuf_repo::SigningKey*> timestamp_keys;
     for (const auto& key : *snapshot) snapshot_keys.push_back(&key);
     for (const auto& key : *timestamp) timestamp_keys.push_back(&key);
     auto repository = tuf_repo::Repository::open(options.dir, tuf::now());

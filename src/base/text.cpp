@@ -49,4 +49,13 @@ Result<std::string> hex_decode(std::string_view text) {
     return out;
 }
 
+std::string concat(std::initializer_list<std::string_view> pieces) {
+    std::size_t size = 0;
+    for (const std::string_view piece : pieces) size += piece.size();
+    std::string joined;
+    joined.reserve(size);
+    for (const std::string_view piece : pieces) joined.append(piece);
+    return joined;
+}
+
 }  // namespace bulkhead

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,9 @@ int hex_digit_value(char c) noexcept;
 
 // Lower-case hex of each byte, no prefix.
 std::string hex_encode(std::string_view bytes);
+
+// The pieces joined into one string, allocated once (for messages built inside loops).
+std::string concat(std::initializer_list<std::string_view> pieces);
 
 // Decodes hex (either case, even length, nothing else); fails with a parse error otherwise.
 Result<std::string> hex_decode(std::string_view text);

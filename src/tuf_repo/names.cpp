@@ -1,5 +1,6 @@
 #include "tuf_repo/names.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -64,10 +65,7 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept 
 
 bool is_top_level_role(std::string_view name) noexcept {
     static constexpr std::array<std::string_view, 4> kTopLevel = {"root", "targets", "snapshot", "timestamp"};
-    for (const std::string_view top : kTopLevel) {
-        if (name == top) return true;
-    }
-    return false;
+    return std::any_of(kTopLevel.begin(), kTopLevel.end(), [name](std::string_view top) { return top == name; });
 }
 
 Result<void> check_role_name(std::string_view name) {
@@ -96,6 +94,10 @@ Result<void> check_target_path(std::string_view path) {
         const auto c = static_cast<std::uint8_t>(path[i]);
         if (c < 0x20 || c == 0x7F) {
             return fail(ErrorCode::invalid_argument, "the target path contains a control character");
+        }
+        if (c == '?' || c == '#' || c == '%' || c == '\\') {
+            return fail(ErrorCode::invalid_argument,
+                        quoted + " contains '?', '#', '%' or '\\', which URLs and web servers treat specially");
         }
         i += length;
     }

@@ -24,8 +24,9 @@ Result<void> check_role_name(std::string_view name);
 // The name prefix of hash bins: the same characters, short enough for "-" and the hex index.
 Result<void> check_bin_prefix(std::string_view prefix);
 
-// Relative, "/"-separated, valid UTF-8 without control characters; no empty, "." or ".."
-// segment; bounded lengths.
+// Relative, "/"-separated, valid UTF-8 without control characters or the characters URLs and
+// web servers treat specially ('?', '#', '%', '\\'); no empty, "." or ".." segment; bounded
+// lengths.
 Result<void> check_target_path(std::string_view path);
 
 // Where a consistent-snapshot client fetches a target: "dir/HASH.name" for "dir/name".

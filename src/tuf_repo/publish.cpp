@@ -1,8 +1,11 @@
 // Repository::publish: threshold checks, new snapshot and timestamp, and the atomic swap of
 // the published tree.
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "base/file_io.hpp"
+#include "base/text.hpp"
 #include "json/canonical.hpp"
 #include "tuf/delegation.hpp"
 #include "tuf/verify.hpp"
@@ -63,6 +66,17 @@ Result<PublishResult> Repository::publish(const std::vector<const SigningKey*>& 
     }
     std::stable_partition(staged.begin(), staged.end(), [](const std::string& name) { return name == "root"; });
 
+    // Root and top-level targets serve every client: publishing while either has expired would
+    // only produce a repository every client refuses.
+    for (const std::string top : {"root", "targets"}) {
+        auto role = load(top);
+        if (!role) return fail(role.error());
+        if ((*role)->common().expires <= now_ && !(*role)->staged) {
+            return fail(ErrorCode::expired,
+                        concat({"the published ", top, " expired at ", tuf::format_expires((*role)->common().expires),
+                                "; renew it (`repo renew --role ", top, "`) and sign it"}));
+        }
+    }
     for (const std::string& name : staged) {
         Role& role = roles_.at(name);
         if (role.common().expires <= now_) {
@@ -118,9 +132,9 @@ Result<PublishResult> Repository::publish(const std::vector<const SigningKey*>& 
         for (const std::string& child : children) {
             if (!checked.insert(child).second) continue;
             if (auto met = check_meets_threshold(child); !met) {
-                return fail(ErrorCode::not_signed, met.error().message + " (its keys changed in " + name +
-                                                       "; stage it with `repo renew --role " + child +
-                                                       "` and sign it)");
+                return fail(ErrorCode::not_signed,
+                            concat({met.error().message, " (its keys changed in ", name,
+                                    "; stage it with `repo renew --role ", child, "` and sign it)"}));
             }
         }
     }
@@ -191,6 +205,11 @@ Result<PublishResult> Repository::publish(const std::vector<const SigningKey*>& 
         if (!role.targets) continue;
         for (const auto& [path, file] : role.targets->targets) {
             const std::string blob = blob_path(file.hashes.front().second);
+            struct stat stored {};
+            if (::stat(blob.c_str(), &stored) != 0 || stored.st_size != file.length) {
+                return abandon({ErrorCode::integrity, "the stored contents of target " + path +
+                                                          " are missing or damaged; add the target again"});
+            }
             for (const auto& [algorithm, digest] : file.hashes) {
                 if (auto linked = link_file(blob, *temp + "/targets/" + hash_prefixed_path(path, digest)); !linked) {
                     return abandon({linked.error().code, "target " + path + ": " + linked.error().message});
@@ -204,7 +223,8 @@ Result<PublishResult> Repository::publish(const std::vector<const SigningKey*>& 
     if (!swapped) return abandon(swapped.error());
     // Published. What follows only tidies up: staged files not above the published versions
     // are ignored from now on, even if this process dies before removing them.
-    if (auto synced = sync_directory(dir_); !synced) return fail(synced.error());
+    // The new tree is live: a failure from here on must not be reported as a failed publish.
+    (void)sync_directory(dir_);
     if (*swapped) (void)remove_tree(*temp);
 
     auto empty = make_temp_dir(dir_, ".staged-");

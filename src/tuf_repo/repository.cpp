@@ -87,12 +87,20 @@ tuf::Key tuf_key(const KeyIdentity& identity) {
     return key;
 }
 
+std::string key_material(const KeyIdentity& identity) { return key_material(tuf_key(identity)); }
+
+std::string key_material(const tuf::Key& key) {
+    // A key that cannot be read can never verify; its text stands in for it.
+    return key.verifier ? key.verifier->fingerprint() : "unreadable:" + key.keytype + ":" + key.public_value;
+}
+
 Result<tuf::RoleKeys> role_keys(const RoleKeySet& set, std::string_view role) {
     if (set.keys.empty())
         return fail(ErrorCode::invalid_argument, "role " + std::string(role) + " needs at least one key");
     tuf::RoleKeys keys;
+    std::set<std::string> seen;
     for (const KeyIdentity& key : set.keys) {
-        if (std::find(keys.keyids.begin(), keys.keyids.end(), key.keyid) != keys.keyids.end()) {
+        if (!seen.insert(key_material(key)).second) {
             return fail(ErrorCode::invalid_argument,
                         "key " + key.keyid + " is given twice for role " + std::string(role));
         }
@@ -136,14 +144,16 @@ Result<Repository> Repository::create(const std::string& dir, const InitOptions&
     for (const auto* keys : {&root_keys, &targets_keys, &snapshot_keys, &timestamp_keys}) {
         if (!*keys) return fail(keys->error());
     }
-    for (const std::string& keyid : root_keys->keyids) {
-        for (const auto* online : {&*snapshot_keys, &*timestamp_keys}) {
-            if (std::find(online->keyids.begin(), online->keyids.end(), keyid) != online->keyids.end()) {
-                return fail(ErrorCode::invalid_argument,
-                            "root key " + keyid +
-                                " is also a snapshot or timestamp key; online keys live on "
-                                "servers, so a root key must never be one of them");
-            }
+    std::set<std::string> online;
+    for (const RoleKeySet* set : {&options.snapshot, &options.timestamp}) {
+        for (const KeyIdentity& key : set->keys) online.insert(detail::key_material(key));
+    }
+    for (const KeyIdentity& key : options.root.keys) {
+        if (online.contains(detail::key_material(key))) {
+            return fail(ErrorCode::invalid_argument,
+                        "root key " + key.keyid +
+                            " is also a snapshot or timestamp key; online keys live on servers, so a root key must "
+                            "never be one of them");
         }
     }
     if (exists(dir))
@@ -214,24 +224,50 @@ Result<void> Repository::load_published_state() {
     }
     if (error) return fail(ErrorCode::io, "reading " + metadata + ": " + error.message());
     if (published_root_version_ == 0) return fail(ErrorCode::parse, metadata + " has no N.root.json");
-    auto root_bytes = read_file_bounded(published_file("root", published_root_version_), kMaxMetadataBytes);
-    if (!root_bytes) return fail(root_bytes.error());
-    auto root = tuf::parse_root(*root_bytes);
-    if (!root) return fail(ErrorCode::parse, "published root: " + root.error().message);
-    published_root_ = std::move(root->signed_part);
+
+    // The published tree is checked the way a client checks it, so a file planted in it (a
+    // root with other keys, say) is found here instead of being built upon.
+    auto tampered = [&metadata](const std::string& what) {
+        return fail(ErrorCode::integrity, metadata + ": " + what + "; the published tree was changed outside bulkhead");
+    };
+    for (std::int64_t version = 1; version <= published_root_version_; ++version) {
+        auto bytes = read_file_bounded(published_file("root", version), kMaxMetadataBytes);
+        if (!bytes) return fail(bytes.error());
+        auto root = tuf::parse_root(*bytes);
+        if (!root)
+            return fail(ErrorCode::parse, "published root v" + std::to_string(version) + ": " + root.error().message);
+        if (root->signed_part.common.version != version) {
+            return tampered(std::to_string(version) + ".root.json holds version " +
+                            std::to_string(root->signed_part.common.version));
+        }
+        const tuf::Root& signer = published_root_ ? *published_root_ : root->signed_part;
+        for (const tuf::Root* by : std::initializer_list<const tuf::Root*>{&signer, &root->signed_part}) {
+            if (!tuf::verify_threshold("root", root->canonical_signed, root->signatures, by->keys, by->root)) {
+                return tampered("root v" + std::to_string(version) + " is not signed by the root keys it needs");
+            }
+        }
+        published_root_ = std::move(root->signed_part);
+    }
 
     auto timestamp_bytes = read_file_bounded(metadata + "/timestamp.json", kMaxMetadataBytes);
     if (!timestamp_bytes) return fail(timestamp_bytes.error());
     auto timestamp = tuf::parse_timestamp(*timestamp_bytes);
     if (!timestamp) return fail(ErrorCode::parse, "published timestamp: " + timestamp.error().message);
+    if (!tuf::verify_threshold("timestamp", timestamp->canonical_signed, timestamp->signatures, published_root_->keys,
+                               published_root_->timestamp)) {
+        return tampered("timestamp.json is not signed by the timestamp key");
+    }
     published_timestamp_ = std::move(timestamp->signed_part);
     auto snapshot_bytes =
         read_file_bounded(published_file("snapshot", published_timestamp_->snapshot_meta.version), kMaxMetadataBytes);
     if (!snapshot_bytes) return fail(snapshot_bytes.error());
     auto snapshot = tuf::parse_snapshot(*snapshot_bytes);
     if (!snapshot) return fail(ErrorCode::parse, "published snapshot: " + snapshot.error().message);
+    if (!tuf::verify_threshold("snapshot", snapshot->canonical_signed, snapshot->signatures, published_root_->keys,
+                               published_root_->snapshot)) {
+        return tampered("the snapshot is not signed by the snapshot key");
+    }
     published_snapshot_ = std::move(snapshot->signed_part);
-
     return {};
 }
 
@@ -347,10 +383,7 @@ Result<std::string> Repository::delegator_of(const std::string& name) {
                     return current;
                 }
             }
-            for (std::uint64_t index = 0; index < (std::uint64_t{1} << bins.bit_length); ++index) {
-                queue.push_back(tuf::succinct_bin_name(bins, static_cast<std::uint32_t>(index)));
-            }
-            continue;
+            continue;  // bins do not delegate further (check_may_delegate)
         }
         for (const tuf::DelegatedRole& child : delegations->roles) {
             parents_.emplace(child.name, current);
@@ -384,13 +417,13 @@ Result<std::vector<Repository::Authority>> Repository::authorities(const std::st
     return fail(ErrorCode::internal, "delegation of " + name + " vanished");
 }
 
-Result<std::string> Repository::canonical_signed(Role& role) const {
+Result<std::string> Repository::canonical_signed(const Role& role) {
     auto value = role.root ? root_to_json(*role.root) : targets_to_json(*role.targets);
     if (!value) return fail(value.error());
     return json::canonical(*value);
 }
 
-Result<std::string> Repository::serialise(Role& role) const {
+Result<std::string> Repository::serialise(const Role& role) {
     auto value = role.root ? root_to_json(*role.root) : targets_to_json(*role.targets);
     if (!value) return fail(value.error());
     return write_envelope(Envelope{std::move(*value), role.signatures});
@@ -410,13 +443,17 @@ std::string Repository::blob_path(const std::string& sha256) const {
 
 Result<void> Repository::write_pending_blobs() {
     std::set<std::string> fan_outs;
-    for (const auto& [sha256, source] : pending_blobs_) {
+    for (const auto& entry : pending_blobs_) {
+        // Named references: clang 14 cannot capture structured bindings in lambdas.
+        const std::string& sha256 = entry.first;
+        const PendingBlob& pending = entry.second;
+        const TargetSource& source = pending.source;
         const std::string fan_out = dir_ + "/blobs/" + sha256.substr(0, 2);
         if (fan_outs.insert(fan_out).second && ::mkdir(fan_out.c_str(), 0755) != 0 && errno != EEXIST) {
             return fail(Error::from_errno(errno, "creating " + fan_out));
         }
-        auto stored =
-            store_new_file(dir_ + "/blobs", blob_path(sha256), [&](int fd, const std::string& what) -> Result<void> {
+        auto stored = store_new_file(
+            dir_ + "/blobs", blob_path(sha256), pending.length, [&](int fd, const std::string& what) -> Result<void> {
                 if (const auto* bytes = std::get_if<TargetBytes>(&source)) return write_all(fd, bytes->bytes, what);
                 // Copied while hashing again: a file that changed since it was added is refused.
                 const std::string& from = std::get<TargetFilePath>(source).path;

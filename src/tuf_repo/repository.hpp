@@ -119,14 +119,14 @@ public:
     Result<void> delegate(const DelegationRequest& request);
     Result<void> delegate_bins(const BinsRequest& request);
     // Stages root N+1 with new keys for one top-level role.
-    Result<void> rotate(tuf::RoleType role, const RoleKeySet& keys);
+    Result<void> rotate(tuf::RoleType type, const RoleKeySet& keys);
     // Stages a role with a new version and expiry (the policy's, or `expires`) and no other change.
     Result<void> renew(const std::string& role, std::optional<tuf::UnixSeconds> expires);
     // Adds `key`'s signature to the staged roles it is authorised for: `roles`, or all of them
     // when empty. Returns the roles signed.
     Result<std::vector<std::string>> sign(const SigningKey& key, const std::vector<std::string>& roles);
     // Adds signatures made elsewhere over the same staged metadata; each is verified first.
-    Result<std::size_t> merge_signatures(const std::string& role, const Envelope& from);
+    Result<std::size_t> merge_signatures(const std::string& name, const Envelope& from);
 
     // Writes the staged changes (and the target contents they need) atomically.
     Result<void> commit();
@@ -137,7 +137,7 @@ public:
     Result<RepoStatus> status();
 
     // The envelope of a role as it stands (staged or published), for inspection and tests.
-    Result<Envelope> envelope(const std::string& role);
+    Result<Envelope> envelope(const std::string& name);
     [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
 
 private:
@@ -168,11 +168,12 @@ private:
     [[nodiscard]] std::set<std::string> role_names() const;
     Result<std::string> delegator_of(const std::string& name);
     Result<std::vector<Authority>> authorities(const std::string& name);
-    Result<std::string> canonical_signed(Role& role) const;
-    Result<std::string> serialise(Role& role) const;
+    static Result<std::string> canonical_signed(const Role& role);
+    static Result<std::string> serialise(const Role& role);
     Result<std::string> default_role_for(const std::string& path);
     Result<void> check_trusted_for(const std::string& role, const std::string& path);
     Result<void> check_meets_threshold(const std::string& name);
+    Result<void> check_may_delegate(const std::string& delegator);
     Result<void> write_pending_blobs();
     [[nodiscard]] std::string blob_path(const std::string& sha256) const;
     Result<std::optional<tuf::Targets>> read_published_targets(const std::string& name) const;
@@ -184,9 +185,13 @@ private:
     tuf::UnixSeconds now_;
 
     std::map<std::string, Role> roles_;
-    std::set<std::string> staged_files_;                 // names with a current (not left-over) staged file
-    std::map<std::string, std::string> parents_;         // delegated role -> delegating role, as found
-    std::map<std::string, TargetSource> pending_blobs_;  // sha256 hex -> contents
+    std::set<std::string> staged_files_;          // names with a current (not left-over) staged file
+    std::map<std::string, std::string> parents_;  // delegated role -> delegating role, as found
+    struct PendingBlob {
+        TargetSource source;
+        std::int64_t length = 0;
+    };
+    std::map<std::string, PendingBlob> pending_blobs_;  // sha256 hex -> contents
 
     std::int64_t published_root_version_ = 0;
     std::optional<tuf::Root> published_root_;

@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <set>
 
 #include "base/text.hpp"
 #include "crypto/digest.hpp"
+#include "json/canonical.hpp"
 #include "json/write.hpp"
 #include "tuf/delegation.hpp"
 #include "tuf_repo/names.hpp"
@@ -125,14 +127,20 @@ Result<void> Repository::check_trusted_for(const std::string& role, const std::s
                 if (entry.name != child) continue;
                 covered = tuf::role_covers_path(entry, path, hash);
                 for (const std::string& item : entry.paths ? *entry.paths : *entry.path_hash_prefixes) {
-                    trusted_for += (trusted_for.empty() ? "" : ", ") + item;
+                    if (!trusted_for.empty()) trusted_for += ", ";
+                    trusted_for += item;
                 }
             }
         }
+        if ((*delegator)->targets->targets.contains(path)) {
+            return fail(ErrorCode::invalid_argument, concat({*parent, " already lists '", path,
+                                                             "', and clients take it from there before reaching '",
+                                                             child, "'; remove it from ", *parent, " first"}));
+        }
         if (!covered) {
-            return fail(ErrorCode::invalid_argument, "target '" + path + "' is outside what " + *parent +
-                                                         " delegates to '" + child + "' (" + trusted_for +
-                                                         "); clients would never accept it from that role");
+            return fail(ErrorCode::invalid_argument,
+                        concat({"target '", path, "' is outside what ", *parent, " delegates to '", child, "' (",
+                                trusted_for, "); clients would never accept it from that role"}));
         }
         child = *parent;
     }
@@ -147,6 +155,10 @@ Result<void> Repository::add_target(const std::string& path, TargetSource source
     }
     if (custom && json::to_json(*custom).size() > kMaxCustomBytes) {
         return fail(ErrorCode::too_large, "custom metadata is larger than 64 KiB");
+    }
+    if (custom && !json::canonical(*custom)) {
+        return fail(ErrorCode::invalid_argument,
+                    "custom metadata cannot be signed: canonical JSON allows whole numbers only");
     }
     auto name = role ? Result<std::string>(*role) : default_role_for(path);
     if (!name) return fail(name.error());
@@ -164,7 +176,7 @@ Result<void> Repository::add_target(const std::string& path, TargetSource source
     }
     auto edited = edit(*name);
     if (!edited) return fail(edited.error());
-    pending_blobs_.emplace(entry.hashes.front().second, std::move(source));
+    pending_blobs_.emplace(entry.hashes.front().second, PendingBlob{std::move(source), entry.length});
     (*edited)->targets->targets.insert_or_assign(
         path, tuf::TargetFile{entry.length, std::move(entry.hashes), std::move(custom)});
     return {};
@@ -184,6 +196,21 @@ Result<void> Repository::remove_target(const std::string& path, const std::optio
     return {};
 }
 
+Result<void> Repository::check_may_delegate(const std::string& delegator) {
+    auto role = load(delegator);
+    if (!role) return fail(role.error());
+    if (!(*role)->targets) return fail(ErrorCode::invalid_argument, "only targets roles delegate; root does not");
+    if (delegator == "targets") return {};
+    auto parent = delegator_of(delegator);
+    if (!parent) return fail(parent.error());
+    auto above = load(*parent);
+    if (!above) return fail(above.error());
+    if ((*above)->targets->delegations && (*above)->targets->delegations->succinct) {
+        return fail(ErrorCode::invalid_argument, "'" + delegator + "' is a hash bin; bins do not delegate further");
+    }
+    return {};
+}
+
 Result<void> Repository::delegate(const DelegationRequest& request) {
     if (auto checked = check_role_name(request.name); !checked) return checked;
     if (role_names().contains(request.name)) {
@@ -192,9 +219,9 @@ Result<void> Repository::delegate(const DelegationRequest& request) {
     auto keys = detail::role_keys(request.keys, request.name);
     if (!keys) return fail(keys.error());
     if (auto checked = check_patterns(request); !checked) return checked;
+    if (auto allowed = check_may_delegate(request.delegator); !allowed) return allowed;
     auto delegator = load(request.delegator);
     if (!delegator) return fail(delegator.error());
-    if (!(*delegator)->targets) return fail(ErrorCode::invalid_argument, "only targets roles delegate; root does not");
     const auto& existing = (*delegator)->targets->delegations;
     if (existing && existing->succinct) {
         return fail(ErrorCode::invalid_argument,
@@ -228,9 +255,9 @@ Result<void> Repository::delegate_bins(const BinsRequest& request) {
     if (auto checked = check_bin_prefix(request.prefix); !checked) return checked;
     auto keys = detail::role_keys(request.keys, "bins");
     if (!keys) return fail(keys.error());
+    if (auto allowed = check_may_delegate(request.delegator); !allowed) return allowed;
     auto delegator = load(request.delegator);
     if (!delegator) return fail(delegator.error());
-    if (!(*delegator)->targets) return fail(ErrorCode::invalid_argument, "only targets roles delegate; root does not");
     if ((*delegator)->targets->delegations) {
         return fail(ErrorCode::invalid_argument,
                     request.delegator + " delegates already; hash bins must be its only delegation");
@@ -268,17 +295,27 @@ Result<void> Repository::rotate(tuf::RoleType type, const RoleKeySet& keys) {
     if (!root) return fail(root.error());
     const tuf::Root& current = *(*root)->root;
     const bool online = type == tuf::RoleType::snapshot || type == tuf::RoleType::timestamp;
-    for (const std::string& keyid : role_keys->keyids) {
-        const std::vector<std::string>& root_ids = current.root.keyids;
-        const bool is_root_key = std::find(root_ids.begin(), root_ids.end(), keyid) != root_ids.end();
-        const auto& online_ids = current.snapshot.keyids;
-        const auto& timestamp_ids = current.timestamp.keyids;
-        const bool is_online_key = std::find(online_ids.begin(), online_ids.end(), keyid) != online_ids.end() ||
-                                   std::find(timestamp_ids.begin(), timestamp_ids.end(), keyid) != timestamp_ids.end();
-        if ((online && is_root_key) || (type == tuf::RoleType::root && is_online_key)) {
-            return fail(ErrorCode::invalid_argument, "key " + keyid +
-                                                         " would be both a root key and an online "
-                                                         "(snapshot or timestamp) key; refused");
+    // Compared by key material, not keyid: one key can be listed under several keyids.
+    auto materials_of = [&current](std::initializer_list<tuf::RoleType> roles) {
+        std::set<std::string> materials;
+        for (const tuf::RoleType role : roles) {
+            for (const std::string& keyid : current.role(role).keyids) {
+                if (const auto key = current.keys.find(keyid); key != current.keys.end()) {
+                    materials.insert(detail::key_material(key->second));
+                }
+            }
+        }
+        return materials;
+    };
+    const std::set<std::string> root_materials = materials_of({tuf::RoleType::root});
+    const std::set<std::string> online_materials = materials_of({tuf::RoleType::snapshot, tuf::RoleType::timestamp});
+    for (const KeyIdentity& key : keys.keys) {
+        const std::string material = detail::key_material(key);
+        if ((online && root_materials.contains(material)) ||
+            (type == tuf::RoleType::root && online_materials.contains(material))) {
+            return fail(ErrorCode::invalid_argument, "key " + key.keyid +
+                                                         " would be both a root key and an online (snapshot or "
+                                                         "timestamp) key; refused");
         }
     }
     auto edited = edit("root");
@@ -311,9 +348,16 @@ Result<void> Repository::renew(const std::string& role, std::optional<tuf::UnixS
                     "the expiry " + tuf::format_expires(*expires) +
                         " is not in the future; metadata that is already expired is refused");
     }
+    if (expires && *expires > now_ + kMaxExpiryDays * 86400) {
+        return fail(ErrorCode::invalid_argument, "the expiry " + tuf::format_expires(*expires) + " is more than " +
+                                                     std::to_string(kMaxExpiryDays) + " days away");
+    }
     auto edited = edit(role);
     if (!edited) return fail(edited.error());
-    if (expires) (*edited)->common().expires = *expires;
+    // Also when the role was staged already: renewing is what unblocks a role that expired
+    // while its signatures were being gathered.
+    const tuf::RoleType type = (*edited)->root ? tuf::RoleType::root : tuf::RoleType::targets;
+    (*edited)->common().expires = expires ? *expires : now_ + config_.expiry.days(type) * 86400;
     return {};
 }
 

@@ -35,6 +35,13 @@ std::string join(const std::vector<std::string>& items) {
     return text;
 }
 
+Failure below_threshold(const std::string& name, const Tally& counted, std::int64_t threshold,
+                        const std::string& whose) {
+    return fail(ErrorCode::not_signed, "role " + name + " has " + std::to_string(counted.signed_by.size()) +
+                                           " of the " + std::to_string(threshold) + " signatures it needs from " +
+                                           whose + "; still able to sign: " + join(counted.missing));
+}
+
 }  // namespace
 
 Result<void> Repository::check_meets_threshold(const std::string& name) {
@@ -50,10 +57,7 @@ Result<void> Repository::check_meets_threshold(const std::string& name) {
         const Tally counted = tally(*message, (*role)->signatures, *authority.keys, authority.role);
         const std::string whose =
             name == "root" ? (i == 0 ? "the new root keys" : "the keys of the root it replaces") : "its keys";
-        return fail(ErrorCode::not_signed, "role " + name + " has " + std::to_string(counted.signed_by.size()) +
-                                               " of the " + std::to_string(authority.role.threshold) +
-                                               " signatures it needs from " + whose +
-                                               "; still able to sign: " + join(counted.missing));
+        return below_threshold(name, counted, authority.role.threshold, whose);
     }
     return {};
 }
@@ -141,7 +145,7 @@ Result<std::size_t> Repository::merge_signatures(const std::string& name, const 
     auto added = tuf_repo::merge_signatures(*current, from, allowed);
     if (!added) return fail(added.error());
     (*role)->signatures = std::move(current->signatures);
-    (*role)->changed = *added > 0;
+    (*role)->changed = (*role)->changed || *added > 0;
     return *added;
 }
 

@@ -96,10 +96,13 @@ Result<void> write_new_file(const std::string& path, std::string_view data) {
     return write_all(fd.get(), data, path);
 }
 
-Result<void> store_new_file(const std::string& scratch, const std::string& path,
+Result<void> store_new_file(const std::string& scratch, const std::string& path, std::int64_t expected_size,
                             const std::function<Result<void>(int fd, const std::string& what)>& fill) {
     struct stat existing {};
-    if (::lstat(path.c_str(), &existing) == 0) return {};
+    if (::lstat(path.c_str(), &existing) == 0) {
+        if (S_ISREG(existing.st_mode) && existing.st_size == expected_size) return {};
+        if (::unlink(path.c_str()) != 0) return io_error(errno, "replacing the damaged " + path);
+    }
     UniqueFd fd(::open(scratch.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
     if (fd.valid()) {
         if (auto filled = fill(fd.get(), path); !filled) return filled;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <set>
 #include <string>
@@ -44,9 +45,9 @@ Result<void> write_new_file(const std::string& path, std::string_view data);
 // Creates `path` with contents written by `fill`, complete or not at all: written as an
 // unnamed file (O_TMPFILE in `scratch`, a directory on the same file system) and linked into
 // place, or, where the file system lacks O_TMPFILE, as "scratch/.blob-XXXXXX" linked into place
-// and unlinked. An existing
-// `path` is kept and `fill` not called (the names are content-addressed). Not synced.
-Result<void> store_new_file(const std::string& scratch, const std::string& path,
+// and unlinked. An existing `path` of `expected_size` is kept and `fill` not called (the names
+// are content-addressed); one of another size (cut short by a crash) is replaced. Not synced.
+Result<void> store_new_file(const std::string& scratch, const std::string& path, std::int64_t expected_size,
                             const std::function<Result<void>(int fd, const std::string& what)>& fill);
 
 // Removes a tree without following symbolic links; a missing path is not an error.

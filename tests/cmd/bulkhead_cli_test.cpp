@@ -191,7 +191,8 @@ TEST(BulkheadCli, KeysRefuseBadRequests) {
     const auto garbage = dir.write("garbage.key", "{}");
     const ProcessResult result = bulkhead({"keys", "public", garbage.string()});
     EXPECT_EQ(result.exit_code, 1);
-    EXPECT_NE(result.err.find("not a bulkhead-key/1 file"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("neither a bulkhead-key/1 key file nor a bulkhead.key/1 public key"), std::string::npos)
+        << result.err;
     EXPECT_FALSE(std::filesystem::exists(key));
 }
 

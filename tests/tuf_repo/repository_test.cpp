@@ -389,3 +389,161 @@ TEST_F(RepositoryTest, RootKeysNeverDoubleAsOnlineKeys) {
 
 }  // namespace
 }  // namespace bulkhead::tuf_repo
+
+namespace bulkhead::tuf_repo {
+namespace {
+
+TEST_F(RepositoryTest, RenewUnblocksARoleThatExpiredWhileStaged) {
+    {
+        Repository repository = open();
+        ASSERT_TRUE(repository.renew("targets", now + 3600));
+        for (const SigningKey* key : {&root_a, &root_b, &targets_key}) ASSERT_TRUE(repository.sign(*key, {}));
+        ASSERT_TRUE(repository.commit());
+    }
+    const tuf::UnixSeconds later = now + 7200;
+    {
+        auto repository = Repository::open(dir(), later);
+        ASSERT_TRUE(repository);
+        ASSERT_FALSE(repository->publish({&snapshot_key}, {&timestamp_key}));
+        ASSERT_TRUE(repository->renew("targets", std::nullopt));  // a fresh expiry by the policy
+        ASSERT_TRUE(repository->sign(targets_key, {"targets"}));
+        auto published_now = repository->publish({&snapshot_key}, {&timestamp_key});
+        ASSERT_TRUE(published_now) << published_now.error().message;
+    }
+}
+
+TEST_F(RepositoryTest, MergingTheSameSignaturesTwiceKeepsThem) {
+    const std::string offline = (scratch.path() / "offline").string();
+    fs::copy(dir(), offline, fs::copy_options::recursive);
+    {
+        auto repository = Repository::open(offline, now);
+        ASSERT_TRUE(repository);
+        ASSERT_TRUE(repository->sign(root_b, {"root"}));
+        ASSERT_TRUE(repository->commit());
+    }
+    auto carried = read_envelope(bulkhead::testing::read_whole_file(offline + "/staged/root.json"));
+    ASSERT_TRUE(carried);
+    {
+        Repository repository = open();
+        EXPECT_EQ(*repository.merge_signatures("root", *carried), 1U);
+        EXPECT_EQ(*repository.merge_signatures("root", *carried), 0U);
+        ASSERT_TRUE(repository.commit());
+    }
+    auto staged = read_envelope(bulkhead::testing::read_whole_file(dir() + "/staged/root.json"));
+    ASSERT_TRUE(staged);
+    EXPECT_EQ(staged->signatures.size(), 1U);
+}
+
+TEST_F(RepositoryTest, ADamagedBlobIsRewrittenOrRefused) {
+    {
+        Repository repository = open();
+        ASSERT_TRUE(repository.add_target("a.txt", TargetBytes{"full contents"}, std::nullopt, std::nullopt));
+        ASSERT_TRUE(repository.commit());
+    }
+    fs::path blob;
+    for (const fs::directory_entry& entry : fs::recursive_directory_iterator(scratch.path() / "repo/blobs")) {
+        if (entry.is_regular_file()) blob = entry.path();
+    }
+    ASSERT_FALSE(blob.empty());
+    fs::resize_file(blob, 0);  // as a crash before the data reached the disk could leave it
+    auto refused = sign_and_publish({&root_a, &root_b, &targets_key});
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("missing or damaged"), std::string::npos) << refused.error().message;
+    {
+        Repository repository = open();
+        ASSERT_TRUE(repository.add_target("a.txt", TargetBytes{"full contents"}, std::nullopt, std::nullopt));
+        ASSERT_TRUE(repository.commit());
+    }
+    EXPECT_EQ(fs::file_size(blob), 13U);
+    ASSERT_TRUE(sign_and_publish({&root_a, &root_b, &targets_key}));
+}
+
+TEST_F(RepositoryTest, InputsThatCouldNeverBeServedOrSignedAreRefused) {
+    Repository repository = open();
+    auto fraction = json::Value(json::Object{{"v", json::Value(json::NumberText{"1.5"})}});
+    auto unsignable = repository.add_target("a.txt", TargetBytes{"x"}, fraction, std::nullopt);
+    ASSERT_FALSE(unsignable);
+    EXPECT_NE(unsignable.error().message.find("whole numbers only"), std::string::npos);
+    for (const std::string path : {"a#b", "a?b", "100%", "a\\b"}) {
+        auto special = repository.add_target(path, TargetBytes{"x"}, std::nullopt, std::nullopt);
+        ASSERT_FALSE(special) << path;
+        EXPECT_NE(special.error().message.find("treat specially"), std::string::npos) << special.error().message;
+    }
+}
+
+TEST_F(RepositoryTest, APathAlreadyListedHigherUpIsNotAddedBelow) {
+    Repository repository = open();
+    ASSERT_TRUE(repository.add_target("apps/x", TargetBytes{"v1"}, std::nullopt, "targets"));
+    DelegationRequest request;
+    request.name = "apps";
+    request.keys = key_set({&curator});
+    request.paths = {"apps/*"};
+    ASSERT_TRUE(repository.delegate(request));
+    auto shadowed = repository.add_target("apps/x", TargetBytes{"v2"}, std::nullopt, std::nullopt);
+    ASSERT_FALSE(shadowed);
+    EXPECT_NE(shadowed.error().message.find("targets already lists 'apps/x'"), std::string::npos)
+        << shadowed.error().message;
+}
+
+TEST_F(RepositoryTest, HashBinsDoNotDelegateFurther) {
+    Repository repository = open();
+    BinsRequest bins;
+    bins.bits = 2;
+    bins.keys = key_set({&curator});
+    ASSERT_TRUE(repository.delegate_bins(bins));
+    DelegationRequest below;
+    below.delegator = "bins-0";
+    below.name = "deeper";
+    below.keys = key_set({&curator});
+    below.paths = {"*"};
+    auto refused = repository.delegate(below);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("is a hash bin"), std::string::npos) << refused.error().message;
+}
+
+TEST_F(RepositoryTest, OneKeyUnderTwoKeyidsIsStillOneKey) {
+    // The same Ed25519 key with its hex in upper case has another keyid.
+    KeyIdentity shouted = snapshot_key.identity;
+    json::Object object = shouted.public_object.as_object();
+    for (json::Member& member : object) {
+        if (member.first != "keyval") continue;
+        std::string value = member.second.find("public")->as_string();
+        for (char& c : value) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        member.second = json::Value(json::Object{{"public", json::Value(value)}});
+    }
+    shouted.public_object = json::Value(object);
+    shouted.keyid = *tuf::compute_keyid(shouted.public_object);
+    ASSERT_NE(shouted.keyid, snapshot_key.identity.keyid);
+
+    InitOptions options;
+    options.root = {{shouted}, 1};
+    options.targets = key_set({&targets_key});
+    options.snapshot = key_set({&snapshot_key});
+    options.timestamp = key_set({&timestamp_key});
+    auto created = Repository::create((scratch.path() / "other").string(), options, now);
+    ASSERT_FALSE(created);
+    EXPECT_NE(created.error().message.find("online keys live on servers"), std::string::npos);
+    options.root = {{root_a.identity, shouted}, 1};
+    options.snapshot = key_set({&timestamp_key});
+    options.targets = {{snapshot_key.identity, shouted}, 1};
+    created = Repository::create((scratch.path() / "other").string(), options, now);
+    ASSERT_FALSE(created);
+    EXPECT_NE(created.error().message.find("is given twice"), std::string::npos) << created.error().message;
+}
+
+TEST_F(RepositoryTest, APlantedRootInThePublishedTreeIsFound) {
+    ASSERT_TRUE(sign_and_publish({&root_a, &root_b, &targets_key}));
+    // A root v2 signed by a stranger's key, placed by whoever can write to published/.
+    const SigningKey stranger = new_key();
+    Envelope planted{*read_envelope(bulkhead::testing::read_whole_file(published() / "metadata/1.root.json"))};
+    planted.signed_part.as_object()[6].second = json::Value(std::int64_t{2});  // "version"
+    planted.signatures.clear();
+    ASSERT_TRUE(sign(planted, stranger));
+    std::ofstream(published() / "metadata/2.root.json") << write_envelope(planted);
+    auto opened = Repository::open(dir(), now);
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error().code, ErrorCode::integrity) << opened.error().message;
+}
+
+}  // namespace
+}  // namespace bulkhead::tuf_repo
