@@ -14,6 +14,13 @@ declare -A allowed=(
   [fetch]="base"
   [tuf]="base json crypto fetch"
   [tuf_repo]="base json crypto tuf"
+  [control]="base"
+  [permissions]="base"
+  [apps]="base permissions"
+  [initramfs]="base"
+  [vmm]="base"
+  [guest]="base control"
+  [vmimage]="base guest initramfs"
 )
 
 status=0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a Debian 12 machine: the Debian packages listed in
-# deps/debian-packages.txt and the pinned npm peer the interop tests check against
-# (tests/interop/tufjs). Idempotent; needs root or sudo when a Debian package is missing.
+# deps/debian-packages.txt, the guest kernel of app VMs (scripts/fetch-guest-kernel.sh) and the
+# pinned npm peer the interop tests check against (tests/interop/tufjs). Idempotent; needs root or sudo when a Debian package is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,14 @@ else
   "${as_root[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The kernel of app VMs: Debian's cloud kernel, downloaded and unpacked, never installed here.
+if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
+  as_root=()
+  if [[ $(id -u) -ne 0 ]]; then as_root=(sudo); fi
+  "${as_root[@]}" apt-get update -qq
+fi
+scripts/fetch-guest-kernel.sh
 
 # tuf-js needs Node.js >= 20.17. Debian 12's own nodejs is 18, so the machine's Node.js (from
 # nodesource on our build machines) is used; without it the interop tests cannot run.

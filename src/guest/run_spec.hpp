@@ -1,0 +1,29 @@
+// What the guest's init runs: the app's argv and environment, put into the VM's initramfs by
+// the host as NUL-separated lists (/bulkhead/argv, /bulkhead/env). A format this small needs no
+// parser in PID 1 beyond a bounded split.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace bulkhead::guest {
+
+inline constexpr std::size_t kMaxListItems = 512;
+inline constexpr std::size_t kMaxListBytes = std::size_t{256} * 1024;
+
+struct RunSpec {
+    std::vector<std::string> argv;  // argv[0] is the absolute path of the program
+    std::vector<std::string> env;   // "NAME=value"
+};
+
+// Items each followed by one NUL; an empty list is empty bytes.
+std::string join_nul_list(const std::vector<std::string>& items);
+Result<std::vector<std::string>> split_nul_list(std::string_view bytes, std::string_view what);
+
+// Checks argv (an absolute program path first) and env ("NAME=value", names unique).
+Result<RunSpec> make_run_spec(std::vector<std::string> argv, std::vector<std::string> env);
+
+}  // namespace bulkhead::guest

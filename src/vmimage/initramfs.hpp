@@ -1,0 +1,26 @@
+// The initramfs an app VM boots: bulkhead-guest as /init, the kernel modules it loads (in
+// order), /dev/console, the mount points, and the app's run spec (/bulkhead/argv and env).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "guest/run_spec.hpp"
+
+namespace bulkhead::vmimage {
+
+struct GuestFiles {
+    std::string init;                  // the static bulkhead-guest binary
+    std::string modules_dir;           // where the .ko files are
+    std::vector<std::string> modules;  // their file names, in load order
+};
+
+// Module file names from a list such as deps/guest-kernel-modules.txt: one path per line,
+// '#' comments; the file name of each path is kept, in order.
+Result<std::vector<std::string>> read_module_list(const std::string& path);
+
+// The archive bytes (newc cpio, reproducible).
+Result<std::string> build_app_initramfs(const GuestFiles& files, const guest::RunSpec& spec);
+
+}  // namespace bulkhead::vmimage
