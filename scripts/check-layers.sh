@@ -19,6 +19,7 @@ declare -A allowed=(
   [apps]="base permissions"
   [initramfs]="base"
   [vmm]="base"
+  [jailer]="base"
   [guest]="base control"
   [vmimage]="base guest initramfs"
 )

@@ -16,7 +16,9 @@
 
 #include <gtest/gtest.h>
 
+#include "base/file_io.hpp"
 #include "control/messages.hpp"
+#include "jailer/jail.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 #include "vmimage/initramfs.hpp"
@@ -40,7 +42,10 @@ struct Conversation {
     std::optional<control::Exited> exited;
     int qemu_status = -1;
     std::string console;
+    std::string vmm_status;  // /proc/PID/status of the VMM, read while the guest was up
 };
+
+constexpr uid_t kAppUid = 600124;
 
 class AppVm {
 public:
@@ -48,7 +53,7 @@ public:
 
     // Builds the root image and initramfs for `argv`, boots, converses until the app exits
     // (acknowledging with shutdown), and returns what was said.
-    Conversation run(const std::vector<std::string>& argv, std::chrono::seconds limit) {
+    Conversation run(const std::vector<std::string>& argv, std::chrono::seconds limit, bool jailed = false) {
         Conversation conversation;
         build_root();
         auto modules = vmimage::read_module_list((kSource / "deps/guest-kernel-modules.txt").string());
@@ -60,24 +65,56 @@ public:
         EXPECT_TRUE(initramfs) << initramfs.error().message;
         std::ofstream(dir_.path() / "initrd", std::ios::binary) << *initramfs;
 
+        // Inside a jail the VMM sees its files under /vm and /run/vm; without one, where they are.
+        const fs::path run_dir = dir_.mkdir("run");
+        const std::string vm_dir = jailed ? "/vm" : dir_.str();
+        const std::string vm_run = jailed ? "/run/vm" : run_dir.string();
         vmm::VmSpec vm;
         vm.name = "hello";
-        vm.kernel = (kKernel / "vmlinuz").string();
-        vm.initrd = (dir_.path() / "initrd").string();
-        vm.root_image = (dir_.path() / "root.erofs").string();
-        vm.console_log = (dir_.path() / "console.log").string();
-        vm.qmp_socket = (dir_.path() / "qmp.sock").string();
-        vm.control_socket = (dir_.path() / "control.sock").string();
+        vm.kernel = jailed ? "/vm/vmlinuz" : (kKernel / "vmlinuz").string();
+        vm.initrd = vm_dir + "/initrd";
+        vm.root_image = vm_dir + "/root.erofs";
+        vm.console_log = vm_run + "/console.log";
+        vm.qmp_socket = vm_run + "/qmp.sock";
+        vm.control_socket = vm_run + "/control.sock";
         auto argv_qemu = vmm::make_qemu_backend()->command_line(vm);
         EXPECT_TRUE(argv_qemu);
-        std::vector<char*> args;
-        for (const std::string& arg : *argv_qemu) args.push_back(const_cast<char*>(arg.c_str()));
-        args.push_back(nullptr);
         pid_t qemu = 0;
-        EXPECT_EQ(::posix_spawn(&qemu, args[0], nullptr, nullptr, args.data(), environ), 0);
-
+        if (jailed) {
+            const fs::path root = dir_.mkdir("jail");
+            for (const char* link : {"lib", "lib64", "bin"}) {
+                fs::create_directory_symlink(std::string("usr/") + link, root / link);
+            }
+            EXPECT_EQ(::chown(run_dir.c_str(), kAppUid, kAppUid), 0);
+            fs::permissions(run_dir, fs::perms::owner_all);
+            jailer::JailSpec jail;
+            jail.uid = kAppUid;
+            jail.gid = kAppUid;
+            jail.root = root.string();
+            jail.binds = {{"/usr", "/usr", false},
+                          {(kKernel / "vmlinuz").string(), "/vm/vmlinuz", false},
+                          {(dir_.path() / "initrd").string(), "/vm/initrd", false},
+                          {(dir_.path() / "root.erofs").string(), "/vm/root.erofs", false},
+                          {run_dir.string(), "/run/vm", true}};
+            jail.devices = {"/dev/null", "/dev/urandom"};
+            jail.argv = *argv_qemu;
+            jail.env = {"PATH=/usr/bin"};
+            auto cgroup =
+                jailer::Cgroup::create("/sys/fs/cgroup", "vm-test-" + std::to_string(::getpid()), {512 << 20, 64, 100});
+            EXPECT_TRUE(cgroup) << cgroup.error().message;
+            if (cgroup) cgroup_.emplace(std::move(*cgroup));
+            auto started = jailer::spawn_jailed(jail, *cgroup_);
+            EXPECT_TRUE(started) << started.error().message;
+            qemu = started ? started->pid : -1;
+        } else {
+            std::vector<char*> args;
+            for (const std::string& arg : *argv_qemu) args.push_back(const_cast<char*>(arg.c_str()));
+            args.push_back(nullptr);
+            EXPECT_EQ(::posix_spawn(&qemu, args[0], nullptr, nullptr, args.data(), environ), 0);
+        }
+        const std::string host_control = (run_dir / "control.sock").string();
         const auto deadline = Clock::now() + limit;
-        const int control = connect_when_ready(vm.control_socket, qemu, deadline);
+        const int control = qemu > 0 ? connect_when_ready(host_control, qemu, deadline) : -1;
         control::FrameDecoder decoder;
         bool acknowledged = false;
         while (control >= 0 && Clock::now() < deadline) {
@@ -90,6 +127,10 @@ public:
             for (auto frame = decoder.next(); frame && *frame; frame = decoder.next()) {
                 auto message = control::from_frame(**frame);
                 if (!message) continue;
+                if (conversation.received.empty()) {
+                    conversation.vmm_status =
+                        read_file_bounded("/proc/" + std::to_string(qemu) + "/status", 65536).value_or("");
+                }
                 conversation.received.push_back(*message);
                 if (const auto* output = std::get_if<control::Output>(&*message)) {
                     (output->stream == control::Stream::out ? conversation.out : conversation.err) += output->data;
@@ -103,8 +144,9 @@ public:
             }
         }
         if (control >= 0) ::close(control);
-        conversation.qemu_status = wait_or_kill(qemu, deadline);
-        conversation.console = testing::read_whole_file(vm.console_log);
+        conversation.qemu_status = qemu > 0 ? wait_or_kill(qemu, deadline) : -1;
+        conversation.console = testing::read_whole_file(run_dir / "console.log");
+        if (cgroup_) (void)cgroup_->remove();
         return conversation;
     }
 
@@ -149,6 +191,7 @@ private:
     }
 
     const testing::TempDir& dir_;
+    std::optional<jailer::Cgroup> cgroup_;
 };
 
 TEST(AppVm, TheAppRunsAsAnUnprivilegedUserWithOnlyLoopbackAndItsOutputReachesTheHost) {
@@ -172,6 +215,32 @@ TEST(AppVm, TheAppRunsAsAnUnprivilegedUserWithOnlyLoopbackAndItsOutputReachesThe
     ASSERT_TRUE(said.exited) << said.console;
     EXPECT_FALSE(said.exited->signalled);
     EXPECT_EQ(said.exited->code, 3U);
+    EXPECT_EQ(said.qemu_status, 0) << said.console;
+}
+
+std::string field(const std::string& status, const std::string& name) {
+    const std::size_t at = status.find("\n" + name + ":");
+    if (at == std::string::npos) return {};
+    const std::size_t start = status.find_first_not_of(" \t", at + name.size() + 2);
+    return status.substr(start, status.find('\n', start) - start);
+}
+
+TEST(AppVm, AJailedVmmRunsAsTheAppsUserWithNoPrivilegeAndASeccompFilter) {
+    ASSERT_TRUE(fs::exists(kKernel / "vmlinuz")) << "run scripts/setup.sh (it fetches the guest kernel)";
+    if (::geteuid() != 0) GTEST_SKIP() << "the jailer needs root, as bulkheadd has";
+    const testing::TempDir dir;
+    fs::permissions(dir.path(), fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
+    AppVm vm(dir);
+    const Conversation said = vm.run({"/bin/busybox", "echo", "jailed"}, std::chrono::seconds(150), true);
+    ASSERT_FALSE(said.received.empty()) << "no message from the guest; console:\n" << said.console;
+    EXPECT_EQ(said.out, "jailed\n");
+    EXPECT_EQ(field(said.vmm_status, "Uid"), "600124\t600124\t600124\t600124") << said.vmm_status;
+    EXPECT_EQ(field(said.vmm_status, "CapEff"), "0000000000000000");
+    EXPECT_EQ(field(said.vmm_status, "CapBnd"), "0000000000000000");
+    EXPECT_EQ(field(said.vmm_status, "NoNewPrivs"), "1");
+    EXPECT_EQ(field(said.vmm_status, "Seccomp"), "2");  // QEMU's -sandbox
+    ASSERT_TRUE(said.exited);
+    EXPECT_EQ(said.exited->code, 0U);
     EXPECT_EQ(said.qemu_status, 0) << said.console;
 }
 
