@@ -1,0 +1,26 @@
+// Running a helper program (mkfs.erofs, useradd, ...) the only way project code may: an argv
+// executed directly (never a shell string), a minimal fixed environment, stdin from /dev/null,
+// output captured with a bound.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace bulkhead {
+
+struct ProgramOutput {
+    int exit_code = -1;  // -1 when killed by a signal
+    std::string out;
+    std::string err;
+};
+
+// Runs argv (argv[0] an absolute path) to completion. Fails only when it cannot be started;
+// a non-zero exit is reported in exit_code. Output beyond 1 MiB per stream is cut off.
+Result<ProgramOutput> run_program(const std::vector<std::string>& argv);
+
+// As run_program, but a non-zero exit is an error naming the program and its stderr.
+Result<ProgramOutput> run_program_checked(const std::vector<std::string>& argv);
+
+}  // namespace bulkhead
