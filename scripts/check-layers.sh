@@ -20,6 +20,7 @@ declare -A allowed=(
   [initramfs]="base"
   [vmm]="base"
   [jailer]="base"
+  [manager]="base apps control guest jailer json vmimage vmm"
   [guest]="base control"
   [vmimage]="base guest initramfs"
 )

@@ -19,4 +19,7 @@ CommandRunner register_keys(CLI::App& app);
 // `bulkhead repo init | add-target | ... | publish | status`: a TUF repository on disk.
 CommandRunner register_repo(CLI::App& app);
 
+// `bulkhead app add | list | start | stop | status | logs | remove`: the client of bulkheadd.
+CommandRunner register_app(CLI::App& app);
+
 }  // namespace bulkhead::cmd

@@ -25,6 +25,7 @@ int run(int argc, char** argv) {
     commands.push_back(cmd::register_hcl(app));
     commands.push_back(cmd::register_keys(app));
     commands.push_back(cmd::register_repo(app));
+    commands.push_back(cmd::register_app(app));
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the sample app offline from Debian's busybox-static: build-guest/sample-app/hello.toml
+# and its root tree (bulkhead app add turns the tree into an erofs image). It prints a greeting
+# and serves HTTP on port 8080 inside its VM. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=build-guest/sample-app
+rm -rf "$out.partial"
+mkdir -p "$out.partial/hello/bin" "$out.partial/hello/www"
+for dir in dev proc tmp state; do mkdir -p "$out.partial/hello/$dir"; done
+cp /bin/busybox "$out.partial/hello/bin/busybox"
+echo '<h1>Hello from an app VM</h1>' >"$out.partial/hello/www/index.html"
+cat >"$out.partial/hello.toml" <<'TOML'
+# The sample app: busybox prints a greeting and serves HTTP, alone in its VM.
+name = "hello"
+version = "1.0"
+image = "hello"
+
+[run]
+command = "/bin/busybox"
+args = ["sh", "-c", "echo \"$GREETING\"; echo serving HTTP on 127.0.0.1:8080; exec busybox httpd -f -p 127.0.0.1:8080 -h /www"]
+env = { GREETING = "Hello from an app VM" }
+restart = "never"
+
+[resources]
+memory_mib = 256
+vcpus = 1
+state_disk_mib = 16
+
+[permissions]
+request = ["network"]
+TOML
+rm -rf "$out"
+mv "$out.partial" "$out"
+echo "sample app: $out/hello.toml"

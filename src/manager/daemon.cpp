@@ -1,0 +1,540 @@
+#include "manager/daemon.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <optional>
+
+#include "apps/installer.hpp"
+#include "base/file_io.hpp"
+#include "base/unique_fd.hpp"
+#include "control/messages.hpp"
+#include "json/parse.hpp"
+#include "json/write.hpp"
+
+namespace bulkhead::manager {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kMaxRequestBytes = 65536;
+constexpr std::size_t kMaxLogBytes = std::size_t{1} << 20;
+constexpr std::size_t kLogTailBytes = 65536;
+constexpr std::uint64_t kStopGraceMs = 15000;
+
+std::uint64_t now_ms() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000 + static_cast<std::uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+void log_line(const std::string& line) {
+    const std::string text = "bulkheadd: " + line + "\n";
+    (void)!::write(STDERR_FILENO, text.data(), text.size());
+}
+
+enum class VmState { stopped, starting, running, exited, crashed };
+
+std::string_view state_name(VmState state) {
+    switch (state) {
+        case VmState::stopped: return "stopped";
+        case VmState::starting: return "starting";
+        case VmState::running: return "running";
+        case VmState::exited: return "exited";
+        case VmState::crashed: return "crashed";
+    }
+    return "stopped";
+}
+
+json::Value text(std::string_view value) { return json::Value(std::string(value)); }
+
+json::Value object(json::Object members) {
+    (void)json::sort_members(members);
+    return json::Value(std::move(members));
+}
+
+std::string error_response(ErrorCode code, const std::string& message) {
+    return json::to_json(
+               object({{"ok", json::Value(false)},
+                       {"error", object({{"code", text(error_code_name(code))}, {"message", text(message)}})}})) +
+           "\n";
+}
+
+struct Instance {
+    VmState state = VmState::stopped;
+    pid_t pid = -1;
+    std::uint64_t start_ticks = 0;
+    UniqueFd pidfd;
+    UniqueFd control;
+    std::string control_socket;
+    control::FrameDecoder decoder;
+    std::optional<control::Exited> exited;
+    std::optional<int> vmm_status;  // from waitpid, when we are its parent
+    std::string crash;
+    bool stop_requested = false;
+    std::uint64_t stop_deadline = 0;
+    std::optional<jailer::Cgroup> cgroup;
+};
+
+struct Client {
+    UniqueFd fd;
+    uid_t uid = 0;
+    bool allowed = false;  // a refused client gets one refusal per request, and nothing else
+    std::string input;
+    std::string output;
+};
+
+}  // namespace
+
+struct Daemon::Impl {
+    DaemonConfig config;
+    UniqueFd listener;
+    UniqueFd signals;
+    std::map<std::string, Instance> instances;
+    std::vector<Client> clients;
+    std::unique_ptr<vmm::Backend> backend = vmm::make_qemu_backend();
+
+    [[nodiscard]] std::string instance_file(const std::string& name) const {
+        return config.paths.runtime_dir + "/instances/" + name + ".json";
+    }
+    [[nodiscard]] std::string log_file(const std::string& name) const {
+        return config.paths.state_dir + "/logs/" + name + ".log";
+    }
+
+    void append_log(const std::string& name, std::string_view bytes) const {
+        const std::string path = log_file(name);
+        struct stat info {};
+        if (::stat(path.c_str(), &info) == 0 && static_cast<std::size_t>(info.st_size) > kMaxLogBytes) {
+            (void)::rename(path.c_str(), (path + ".1").c_str());
+        }
+        const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (fd.valid()) (void)write_all(fd.get(), bytes, path);
+    }
+
+    void record_instance(const std::string& name, const Instance& instance) const {
+        const std::string body =
+            json::to_json(object({{"pid", json::Value(static_cast<std::int64_t>(instance.pid))},
+                                  {"start_ticks", json::Value(static_cast<std::int64_t>(instance.start_ticks))}})) +
+            "\n";
+        if (auto written = write_file_atomically(instance_file(name), body, 0600); !written) {
+            log_line("cannot record " + name + ": " + written.error().message);
+        }
+    }
+
+    // The VM is gone: say why, tidy up, forget the process.
+    void finish(const std::string& name, Instance& instance) const {
+        if (instance.stop_requested) {
+            instance.state = VmState::stopped;  // what the app said on its way out stays in "exit"
+        } else if (instance.exited) {
+            instance.state = VmState::exited;
+        } else {
+            instance.state = VmState::crashed;
+            instance.crash = instance.vmm_status
+                                 ? (*instance.vmm_status >= 128
+                                        ? "the VMM was killed by signal " + std::to_string(*instance.vmm_status - 128)
+                                        : "the VMM exited with status " + std::to_string(*instance.vmm_status))
+                                 : std::string("the VMM exited unexpectedly");
+            log_line("app " + name + " crashed: " + instance.crash);
+            append_log(name, "\n[bulkheadd: the VM crashed: " + instance.crash + "]\n");
+        }
+        instance.pidfd.reset();
+        instance.control.reset();
+        instance.pid = -1;
+        if (instance.cgroup) (void)instance.cgroup->remove();
+        instance.cgroup.reset();
+        ::unlink(instance_file(name).c_str());
+    }
+
+    void reattach() {
+        std::error_code error;
+        for (const auto& entry : fs::directory_iterator(config.paths.runtime_dir + "/instances", error)) {
+            const std::string file = entry.path().filename().string();
+            if (!file.ends_with(".json")) continue;
+            const std::string name = file.substr(0, file.size() - 5);
+            auto bytes = read_file_bounded(entry.path().string(), 4096);
+            auto document = bytes ? json::parse(*bytes) : Result<json::Value>(fail(bytes.error()));
+            const json::Value* pid = document ? document->find("pid") : nullptr;
+            const json::Value* ticks = document ? document->find("start_ticks") : nullptr;
+            Instance& instance = instances[name];
+            if (pid != nullptr && pid->is_integer() && ticks != nullptr && ticks->is_integer() &&
+                process_start_ticks(static_cast<pid_t>(pid->as_integer())) ==
+                    static_cast<std::uint64_t>(ticks->as_integer())) {
+                instance.pid = static_cast<pid_t>(pid->as_integer());
+                instance.start_ticks = static_cast<std::uint64_t>(ticks->as_integer());
+                instance.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, instance.pid, 0)));
+                instance.control_socket = run_dir(config.paths, name) + "/control.sock";
+                instance.state = VmState::running;
+                log_line("re-attached to the VM of " + name + " (pid " + std::to_string(instance.pid) + ")");
+                continue;
+            }
+            instance.state = VmState::crashed;
+            instance.crash = "the VM stopped while bulkheadd was not running";
+            ::unlink(entry.path().c_str());
+        }
+    }
+
+    static void connect_control(Instance& instance) {
+        if (instance.control.valid() || instance.pid < 0) return;
+        UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        if (instance.control_socket.size() >= sizeof address.sun_path) return;
+        std::memcpy(address.sun_path, instance.control_socket.c_str(), instance.control_socket.size() + 1);
+        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+            instance.control = std::move(fd);
+            instance.decoder = control::FrameDecoder();
+        }
+    }
+
+    static void send(Instance& instance, const control::Message& message) {
+        auto bytes = control::encode(message);
+        if (bytes && instance.control.valid()) (void)!::write(instance.control.get(), bytes->data(), bytes->size());
+    }
+
+    void read_control(const std::string& name, Instance& instance) const {
+        std::array<char, 16384> buffer{};
+        const ssize_t got = ::read(instance.control.get(), buffer.data(), buffer.size());
+        if (got <= 0) {
+            if (got == 0 || (errno != EAGAIN && errno != EINTR)) instance.control.reset();
+            return;
+        }
+        instance.decoder.feed(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
+        for (;;) {
+            auto frame = instance.decoder.next();
+            if (!frame) {
+                log_line("from the VM of " + name + ": " + frame.error().message);  // a guest can't stop us
+                continue;
+            }
+            if (!*frame) break;
+            auto message = control::from_frame(**frame);
+            if (!message) {
+                log_line("from the VM of " + name + ": " + message.error().message);
+                continue;
+            }
+            if (std::holds_alternative<control::Hello>(*message)) {
+                if (instance.state == VmState::starting) instance.state = VmState::running;
+            } else if (const auto* output = std::get_if<control::Output>(&*message)) {
+                append_log(name, output->data);
+            } else if (const auto* exited = std::get_if<control::Exited>(&*message)) {
+                instance.exited = *exited;
+                append_log(name,
+                           exited->signalled
+                               ? "\n[bulkheadd: the app was killed by signal " + std::to_string(exited->code) + "]\n"
+                               : "\n[bulkheadd: the app exited with status " + std::to_string(exited->code) + "]\n");
+                send(instance, control::Shutdown{});  // acknowledges; the guest powers off
+            }
+        }
+    }
+
+    Result<json::Object> start_app(const std::string& name) {
+        auto registry = apps::Registry::load(config.paths.state_dir);
+        if (!registry) return fail(registry.error());
+        const apps::AppRecord* record = registry->find(name);
+        if (record == nullptr || record->state != apps::InstallState::installed) {
+            return fail(ErrorCode::not_found, "no app named " + name + " is installed");
+        }
+        Instance& instance = instances[name];
+        if (instance.pid > 0) return fail(ErrorCode::invalid_argument, name + " is running already");
+        auto text_bytes =
+            read_file_bounded(apps::app_dir(config.paths.state_dir, name) + "/app.toml", apps::kMaxDefinitionBytes);
+        if (!text_bytes) return fail(text_bytes.error());
+        auto definition = apps::parse_app_definition(*text_bytes, name + "/app.toml");
+        if (!definition) return fail(definition.error());
+        auto launched = launch_vm(config.paths, *record, *definition, *backend);
+        if (!launched) return fail(launched.error());
+        instance = Instance();
+        instance.state = VmState::starting;
+        instance.pid = launched->pid;
+        instance.start_ticks = launched->start_ticks;
+        instance.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, instance.pid, 0)));
+        instance.control_socket = launched->control_socket;
+        instance.cgroup = std::move(launched->cgroup);
+        record_instance(name, instance);
+        append_log(name, "\n[bulkheadd: started]\n");
+        return json::Object{{"started", text(name)}};
+    }
+
+    Result<json::Object> stop_app(const std::string& name) {
+        auto found = instances.find(name);
+        if (found == instances.end() || found->second.pid < 0) {
+            return fail(ErrorCode::invalid_argument, name + " is not running");
+        }
+        Instance& instance = found->second;
+        instance.stop_requested = true;
+        instance.stop_deadline = now_ms() + kStopGraceMs;
+        connect_control(instance);
+        send(instance, control::Shutdown{});
+        return json::Object{{"stopping", text(name)}};
+    }
+
+    Result<json::Object> status_of(const std::string& name) {
+        auto registry = apps::Registry::load(config.paths.state_dir);
+        if (!registry) return fail(registry.error());
+        const apps::AppRecord* record = registry->find(name);
+        if (record == nullptr || record->state != apps::InstallState::installed) {
+            return fail(ErrorCode::not_found, "no app named " + name + " is installed");
+        }
+        const auto found = instances.find(name);
+        json::Object status{
+            {"name", text(name)},
+            {"version", text(record->version)},
+            {"uid", json::Value(static_cast<std::int64_t>(record->uid))},
+            {"state", text(state_name(found == instances.end() ? VmState::stopped : found->second.state))}};
+        if (found != instances.end()) {
+            const Instance& instance = found->second;
+            if (instance.pid > 0) status.emplace_back("vmm_pid", json::Value(static_cast<std::int64_t>(instance.pid)));
+            if (instance.exited) {
+                status.emplace_back("exit",
+                                    object({{"signalled", json::Value(instance.exited->signalled)},
+                                            {"code", json::Value(static_cast<std::int64_t>(instance.exited->code))}}));
+            }
+            if (!instance.crash.empty()) status.emplace_back("crash", text(instance.crash));
+        }
+        return status;
+    }
+
+    std::string handle(const Client& client, std::string_view line) {
+        auto request = json::parse(line);
+        if (!request || !request->is_object())
+            return error_response(ErrorCode::parse, "a request is one JSON object per line");
+        const json::Value* version = request->find("api");
+        const json::Value* op = request->find("op");
+        if (version == nullptr || !version->is_string() || version->as_string() != "bulkhead.api/1") {
+            return error_response(ErrorCode::unsupported, R"(requests must say "api": "bulkhead.api/1")");
+        }
+        if (op == nullptr || !op->is_string()) return error_response(ErrorCode::invalid_argument, "no \"op\"");
+        const std::string& what = op->as_string();
+        const json::Value* name_value = request->find("name");
+        const std::string name = name_value != nullptr && name_value->is_string() ? name_value->as_string() : "";
+        const bool admin = client.uid == 0;
+        Result<json::Object> result = fail(ErrorCode::invalid_argument, "unknown op '" + what + "'");
+        if ((what == "add" || what == "remove") && !admin) {
+            return error_response(ErrorCode::permission_denied, "installing and removing apps needs root");
+        }
+        if (what != "list" && what != "add" && !apps::check_app_name(name)) {
+            return error_response(ErrorCode::invalid_argument, "\"name\" must be an app name");
+        }
+        if (what == "list") {
+            auto registry = apps::Registry::load(config.paths.state_dir);
+            if (!registry) return error_response(registry.error().code, registry.error().message);
+            json::Array list;
+            for (const apps::AppRecord& record : registry->records()) {
+                if (record.state != apps::InstallState::installed) continue;
+                auto status = status_of(record.name);
+                if (status) list.push_back(object(std::move(*status)));
+            }
+            result = json::Object{{"apps", json::Value(std::move(list))}};
+        } else if (what == "add") {
+            const json::Value* path = request->find("definition");
+            if (path == nullptr || !path->is_string())
+                return error_response(ErrorCode::invalid_argument, "no \"definition\"");
+            auto added = apps::add_app(config.paths.state_dir, path->as_string());
+            if (added) {
+                result = json::Object{{"added", text(added->name)},
+                                      {"uid", json::Value(static_cast<std::int64_t>(added->uid))}};
+            } else {
+                result = fail(added.error());
+            }
+        } else if (what == "remove") {
+            const json::Value* purge = request->find("purge");
+            if (const auto found = instances.find(name); found != instances.end() && found->second.pid > 0) {
+                return error_response(ErrorCode::invalid_argument, name + " is running; stop it first");
+            }
+            auto removed = apps::remove_app(config.paths.state_dir, name,
+                                            purge != nullptr && purge->is_bool() && purge->as_bool());
+            if (removed) {
+                instances.erase(name);
+                result = json::Object{{"removed", text(name)}};
+            } else {
+                result = fail(removed.error());
+            }
+        } else if (what == "start") {
+            result = start_app(name);
+        } else if (what == "stop") {
+            result = stop_app(name);
+        } else if (what == "status") {
+            result = status_of(name);
+        } else if (what == "logs") {
+            auto status = status_of(name);
+            if (!status) return error_response(status.error().code, status.error().message);
+            auto log = read_file_bounded(log_file(name), kMaxLogBytes * 2);
+            std::string tail = log ? *log : std::string();
+            if (tail.size() > kLogTailBytes) tail = tail.substr(tail.size() - kLogTailBytes);
+            result = json::Object{{"name", text(name)}, {"output", json::Value(std::move(tail))}};
+        }
+        if (!result) return error_response(result.error().code, result.error().message);
+        json::Object response = std::move(*result);
+        response.emplace_back("ok", json::Value(true));
+        return json::to_json(object(std::move(response))) + "\n";
+    }
+};
+
+Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Daemon::~Daemon() = default;
+
+Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config) {
+    auto impl = std::make_unique<Impl>();
+    if (config.socket_path.empty()) config.socket_path = config.paths.runtime_dir + "/bulkheadd.sock";
+    for (const std::string& dir : {config.paths.state_dir, config.paths.state_dir + "/logs", config.paths.runtime_dir,
+                                   config.paths.runtime_dir + "/instances"}) {
+        if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+            return fail(Error::from_errno(errno, "creating " + dir));
+    }
+    (void)::chmod((config.paths.state_dir + "/logs").c_str(), 0700);
+    (void)::chmod((config.paths.runtime_dir + "/instances").c_str(), 0700);
+    impl->config = std::move(config);
+    const std::string& path = impl->config.socket_path;
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof address.sun_path)
+        return fail(ErrorCode::invalid_argument, "socket path too long: " + path);
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    impl->listener = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    ::unlink(path.c_str());
+    if (!impl->listener.valid() ||
+        ::bind(impl->listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(impl->listener.get(), 16) != 0) {
+        return fail(Error::from_errno(errno, "listening on " + path));
+    }
+    // Anyone may connect; SO_PEERCRED decides what they may do.
+    (void)::chmod(path.c_str(), 0666);
+
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (const int signal : {SIGCHLD, SIGTERM, SIGINT}) sigaddset(&signals, signal);
+    ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    impl->signals = UniqueFd(::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+    impl->reattach();
+    return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+Result<void> Daemon::run() {
+    Impl& d = *impl_;
+    for (;;) {
+        std::vector<pollfd> fds{{d.listener.get(), POLLIN, 0}, {d.signals.get(), POLLIN, 0}};
+        for (const Client& client : d.clients) {
+            fds.push_back({client.fd.get(), static_cast<short>(POLLIN | (client.output.empty() ? 0 : POLLOUT)), 0});
+        }
+        const std::size_t client_count = d.clients.size();  // the ones polled; accepted ones come next round
+        std::vector<std::pair<std::string, bool>> owners;   // per VM fd: app, is_pidfd
+        for (auto& [name, instance] : d.instances) {
+            if (instance.pid < 0) continue;
+            Impl::connect_control(instance);
+            if (instance.pidfd.valid()) {
+                fds.push_back({instance.pidfd.get(), POLLIN, 0});
+                owners.emplace_back(name, true);
+            }
+            if (instance.control.valid()) {
+                fds.push_back({instance.control.get(), POLLIN, 0});
+                owners.emplace_back(name, false);
+            }
+            if (instance.stop_requested && now_ms() > instance.stop_deadline) {
+                log_line("app " + name + " did not stop in time; killing its VMM");
+                ::kill(instance.pid, SIGKILL);
+            }
+        }
+        if (::poll(fds.data(), fds.size(), 100) < 0 && errno != EINTR) return fail(Error::from_errno(errno, "poll"));
+
+        if ((fds[1].revents & POLLIN) != 0) {
+            signalfd_siginfo info{};
+            while (::read(d.signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+                if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+                    log_line("stopping; running VMs are left for the next bulkheadd to re-attach to");
+                    return {};
+                }
+            }
+            for (;;) {
+                int status = 0;
+                const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+                if (pid <= 0) break;
+                for (auto& [name, instance] : d.instances) {
+                    if (instance.pid == pid) {
+                        instance.vmm_status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+                    }
+                }
+            }
+        }
+        if ((fds[0].revents & POLLIN) != 0) {
+            UniqueFd accepted(::accept4(d.listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+            ucred credentials{};
+            socklen_t size = sizeof credentials;
+            if (accepted.valid() && ::getsockopt(accepted.get(), SOL_SOCKET, SO_PEERCRED, &credentials, &size) == 0) {
+                const bool allowed =
+                    credentials.uid == 0 || std::find(d.config.desktop_uids.begin(), d.config.desktop_uids.end(),
+                                                      credentials.uid) != d.config.desktop_uids.end();
+                d.clients.push_back(Client{std::move(accepted), credentials.uid, allowed, {}, {}});
+            }
+        }
+        for (std::size_t i = 0; i < client_count; ++i) {
+            Client& client = d.clients[i];
+            const short events = fds[2 + i].revents;
+            if ((events & POLLIN) != 0) {
+                std::array<char, 4096> buffer{};
+                const ssize_t got = ::read(client.fd.get(), buffer.data(), buffer.size());
+                if (got <= 0) {
+                    client.fd.reset();
+                    continue;
+                }
+                client.input.append(buffer.data(), static_cast<std::size_t>(got));
+                for (std::size_t end = client.input.find('\n'); end != std::string::npos;
+                     end = client.input.find('\n')) {
+                    client.output += client.allowed ? d.handle(client, std::string_view(client.input).substr(0, end))
+                                                    : error_response(ErrorCode::permission_denied,
+                                                                     "this user may not use bulkheadd");
+                    client.input.erase(0, end + 1);
+                }
+                if (client.input.size() > kMaxRequestBytes) {
+                    client.output += error_response(ErrorCode::too_large, "a request is at most 64 KiB");
+                    client.input.clear();
+                }
+            }
+            if (!client.output.empty() && client.fd.valid()) {
+                const ssize_t put = ::write(client.fd.get(), client.output.data(), client.output.size());
+                if (put > 0) client.output.erase(0, static_cast<std::size_t>(put));
+                if (put < 0 && errno != EAGAIN) client.fd.reset();
+            }
+            if ((events & (POLLHUP | POLLERR)) != 0 && client.output.empty()) client.fd.reset();
+        }
+        std::erase_if(d.clients, [](const Client& client) { return !client.fd.valid(); });
+
+        for (std::size_t i = 0; i < owners.size(); ++i) {
+            const short events = fds[2 + client_count + i].revents;
+            if (events == 0) continue;
+            auto found = d.instances.find(owners[i].first);
+            if (found == d.instances.end()) continue;
+            Instance& instance = found->second;
+            if (owners[i].second) {
+                // The VMM has exited. Read what the guest still had to say, reap, report.
+                while (instance.control.valid()) {
+                    pollfd pending{instance.control.get(), POLLIN, 0};
+                    if (::poll(&pending, 1, 0) <= 0) break;
+                    d.read_control(found->first, instance);
+                }
+                int status = 0;
+                if (::waitpid(instance.pid, &status, WNOHANG) == instance.pid) {
+                    instance.vmm_status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+                }
+                d.finish(found->first, instance);
+            } else if (instance.control.valid()) {
+                d.read_control(found->first, instance);
+            }
+        }
+    }
+}
+
+}  // namespace bulkhead::manager

@@ -1,0 +1,122 @@
+#include "manager/vm_launcher.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "apps/installer.hpp"
+#include "base/file_io.hpp"
+#include "base/text.hpp"
+#include "guest/run_spec.hpp"
+#include "jailer/jail.hpp"
+#include "vmimage/initramfs.hpp"
+
+namespace bulkhead::manager {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Guest RAM plus what QEMU itself needs under TCG (translation cache, heap): the cgroup limit.
+constexpr std::uint64_t kVmmOverheadBytes = std::uint64_t{256} << 20;
+
+Result<void> make_dir(const std::string& path, uid_t owner, mode_t mode) {
+    if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return fail(Error::from_errno(errno, "creating " + path));
+    if (::chown(path.c_str(), owner, owner) != 0 || ::chmod(path.c_str(), mode) != 0) {
+        return fail(Error::from_errno(errno, "setting the owner of " + path));
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string run_dir(const HostPaths& paths, const std::string& app) { return paths.runtime_dir + "/vm/" + app; }
+
+std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
+    auto stat = read_file_bounded("/proc/" + std::to_string(pid) + "/stat", 4096);
+    if (!stat) return std::nullopt;
+    // The command name may hold spaces and parentheses: count fields after the last ')'.
+    const std::size_t close = stat->rfind(')');
+    if (close == std::string::npos) return std::nullopt;
+    std::size_t at = close + 2;
+    for (int field = 3; field < 22 && at != std::string::npos; ++field) at = stat->find(' ', at) + 1;
+    if (at == 0 || at >= stat->size()) return std::nullopt;
+    return std::stoull(stat->substr(at, stat->find(' ', at) - at));
+}
+
+Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app, const apps::AppDefinition& definition,
+                             const vmm::Backend& backend) {
+    for (const std::string& dir : {paths.runtime_dir, paths.runtime_dir + "/vm", paths.runtime_dir + "/jail"}) {
+        if (auto made = make_dir(dir, 0, 0755); !made) return fail(made.error());
+    }
+    const std::string run = run_dir(paths, app.name);
+    const std::string jail = paths.runtime_dir + "/jail/" + app.name;
+    std::error_code error;
+    fs::remove_all(run, error);
+    if (auto made = make_dir(run, app.uid, 0700); !made) return fail(made.error());
+    if (auto made = make_dir(jail, 0, 0755); !made) return fail(made.error());
+    for (const char* link : {"lib", "lib64", "bin"}) {
+        const fs::path target = fs::path(jail) / link;
+        if (!fs::is_symlink(target, error)) fs::create_directory_symlink(std::string("usr/") + link, target, error);
+    }
+
+    // The app's initramfs: its command line and environment.
+    std::vector<std::string> argv{definition.command};
+    argv.insert(argv.end(), definition.args.begin(), definition.args.end());
+    std::vector<std::string> env;
+    env.reserve(definition.env.size());
+    for (const auto& [name, value] : definition.env) env.push_back(concat({name, "=", value}));
+    auto spec = guest::make_run_spec(std::move(argv), std::move(env));
+    if (!spec) return fail(spec.error());
+    auto modules = vmimage::read_module_list(paths.module_list);
+    if (!modules) return fail(modules.error());
+    auto initramfs = vmimage::build_app_initramfs({paths.guest_init, paths.kernel_dir + "/modules", *modules}, *spec);
+    if (!initramfs) return fail(initramfs.error());
+    const std::string initrd = run + "/initrd";
+    if (auto written = write_file_atomically(initrd, *initramfs, 0600, false); !written) return fail(written.error());
+    if (::chown(initrd.c_str(), app.uid, app.uid) != 0) return fail(Error::from_errno(errno, "chown " + initrd));
+
+    const std::string data = apps::app_dir(paths.state_dir, app.name);
+    const bool has_state = fs::exists(data + "/state.img", error);
+    vmm::VmSpec vm;
+    vm.name = app.name;
+    vm.kernel = "/vm/vmlinuz";
+    vm.initrd = "/run/vm/initrd";
+    vm.root_image = "/vm/root.erofs";
+    if (has_state) vm.state_image = "/vm/state.img";
+    vm.memory_mib = definition.memory_mib;
+    vm.vcpus = definition.vcpus;
+    vm.accelerator = paths.accelerator;
+    vm.console_log = "/run/vm/console.log";
+    vm.qmp_socket = "/run/vm/qmp.sock";
+    vm.control_socket = "/run/vm/control.sock";
+    auto command = backend.command_line(vm);
+    if (!command) return fail(command.error());
+
+    jailer::JailSpec spec_jail;
+    spec_jail.uid = app.uid;
+    spec_jail.gid = app.uid;
+    spec_jail.root = jail;
+    spec_jail.binds = {{"/usr", "/usr", false},
+                       {paths.kernel_dir + "/vmlinuz", "/vm/vmlinuz", false},
+                       {data + "/root.erofs", "/vm/root.erofs", false},
+                       {run, "/run/vm", true}};
+    if (has_state) spec_jail.binds.push_back({data + "/state.img", "/vm/state.img", true});
+    spec_jail.devices = {"/dev/null", "/dev/urandom"};
+    if (paths.accelerator == vmm::Accelerator::kvm) spec_jail.devices.emplace_back("/dev/kvm");
+    spec_jail.argv = *command;
+    spec_jail.env = {"PATH=/usr/bin"};
+    auto cgroup = jailer::Cgroup::create(
+        paths.cgroup_root, app.name,
+        {(std::uint64_t{definition.memory_mib} << 20) + kVmmOverheadBytes, 256, 100 * definition.vcpus});
+    if (!cgroup) return fail(cgroup.error());
+    auto jailed = jailer::spawn_jailed(spec_jail, *cgroup);
+    if (!jailed) return fail(jailed.error());
+    LaunchedVm launched{jailed->pid, process_start_ticks(jailed->pid).value_or(0), run + "/control.sock",
+                        run + "/console.log", std::move(*cgroup)};
+    return launched;
+}
+
+}  // namespace bulkhead::manager

@@ -1,0 +1,205 @@
+// bulkheadd and `bulkhead app` end to end, with real VMs: an app added, started in its own VM
+// under its own uid, its output in `app logs`, a daemon restart that re-attaches, a stop, a
+// killed VMM reported as a crash, refused requests. Needs root (bulkheadd creates users).
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "base/file_io.hpp"
+#include "support/run_process.hpp"
+#include "support/temp_dir.hpp"
+
+extern char** environ;
+
+namespace bulkhead {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+const fs::path kSource = fs::path(BULKHEAD_FIXTURES_DIR).parent_path().parent_path();
+const std::string kBin = BULKHEAD_BIN_DIR;
+
+std::string status_field(long pid, const std::string& name) {
+    auto status = read_file_bounded("/proc/" + std::to_string(pid) + "/status", 65536);
+    if (!status) return {};
+    const std::size_t at = status->find("\n" + name + ":");
+    if (at == std::string::npos) return {};
+    const std::size_t start = status->find_first_not_of(" \t", at + name.size() + 2);
+    return status->substr(start, status->find('\n', start) - start);
+}
+
+class Bulkheadd : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "bulkheadd needs root";
+        ASSERT_TRUE(fs::exists(kSource / "build-guest/kernel/current/vmlinuz")) << "run scripts/setup.sh";
+        name = "t" + std::to_string(::getpid() % 100000) + "-hello";
+        const fs::path tree = dir.mkdir("hello");
+        for (const char* sub : {"bin", "dev", "proc", "tmp", "state"}) fs::create_directories(tree / sub);
+        fs::copy_file("/bin/busybox", tree / "bin/busybox");
+        definition = dir.write("hello.toml", "name = \"" + name +
+                                                 "\"\nversion = \"1.0\"\nimage = \"hello\"\n[run]\n"
+                                                 "command = \"/bin/busybox\"\nargs = [\"sh\", \"-c\", \"echo "
+                                                 "\\\"$GREETING\\\"; exec busybox sleep 600\"]\n"
+                                                 "env = { GREETING = \"Hello from an app VM\" }\n")
+                         .string();
+        start_daemon();
+    }
+
+    void TearDown() override {
+        if (daemon_ > 0) {
+            (void)app({"stop", name});
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+            (void)app({"remove", "--purge", name});
+            stop_daemon();
+        }
+    }
+
+    void start_daemon() {
+        std::vector<std::string> args = {kBin + "/bulkheadd",
+                                         "--state-dir",
+                                         (dir.path() / "state").string(),
+                                         "--runtime-dir",
+                                         (dir.path() / "run").string(),
+                                         "--kernel-dir",
+                                         (kSource / "build-guest/kernel/current").string(),
+                                         "--module-list",
+                                         (kSource / "deps/guest-kernel-modules.txt").string(),
+                                         "--guest-init",
+                                         kBin + "/bulkhead-guest",
+                                         "--accel",
+                                         "tcg"};
+        std::vector<char*> argv;
+        for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 1, (dir.path() / "daemon.log").c_str(),
+                                         O_WRONLY | O_CREAT | O_APPEND, 0600);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        ASSERT_EQ(posix_spawn(&daemon_, argv[0], &actions, nullptr, argv.data(), environ), 0);
+        posix_spawn_file_actions_destroy(&actions);
+        for (int i = 0; i < 100 && !fs::exists(dir.path() / "run/bulkheadd.sock"); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+
+    void stop_daemon() {
+        ::kill(daemon_, SIGTERM);
+        ::waitpid(daemon_, nullptr, 0);
+        daemon_ = -1;
+        fs::remove(dir.path() / "run/bulkheadd.sock");
+    }
+
+    testing::ProcessResult app(std::vector<std::string> args) {
+        args.insert(args.begin(),
+                    {kBin + "/bulkhead", "app", "--socket", (dir.path() / "run/bulkheadd.sock").string()});
+        return testing::run_process(args);
+    }
+
+    Json status() {
+        const auto result = app({"status", name, "--json"});
+        return result.exit_code == 0 ? Json::parse(result.out) : Json();
+    }
+
+    // Polls until the app's state is `state`, for up to `seconds`.
+    bool wait_for_state(const std::string& state, int seconds) {
+        for (int i = 0; i < seconds * 10; ++i) {
+            if (status().value("state", "") == state) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    }
+
+    bool wait_for_output(const std::string& text, int seconds) {
+        for (int i = 0; i < seconds * 10; ++i) {
+            if (app({"logs", name}).out.find(text) != std::string::npos) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    }
+
+    const testing::TempDir dir;
+    std::string name;
+    std::string definition;
+    pid_t daemon_ = -1;
+};
+
+TEST_F(Bulkheadd, AppLifecycleWithRestartAndCrash) {
+    const auto added = app({"add", definition, "--json"});
+    ASSERT_EQ(added.exit_code, 0) << added.err;
+    const long uid = Json::parse(added.out).at("uid").get<long>();
+    ASSERT_EQ(app({"start", name}).exit_code, 0);
+    ASSERT_TRUE(wait_for_output("Hello from an app VM", 90)) << testing::read_whole_file(dir.path() / "daemon.log");
+    Json running = status();
+    EXPECT_EQ(running["state"], "running");
+    const long vmm = running.at("vmm_pid").get<long>();
+    EXPECT_EQ(status_field(vmm, "Uid"), std::to_string(uid) + "\t" + std::to_string(uid) + "\t" + std::to_string(uid) +
+                                            "\t" + std::to_string(uid));
+    EXPECT_EQ(status_field(vmm, "CapEff"), "0000000000000000");
+    EXPECT_EQ(status_field(vmm, "NoNewPrivs"), "1");
+    EXPECT_EQ(status_field(vmm, "Seccomp"), "2");
+
+    // The daemon goes away and comes back: the VM keeps running and is re-attached.
+    stop_daemon();
+    EXPECT_EQ(::kill(static_cast<pid_t>(vmm), 0), 0) << "stopping bulkheadd stopped the VM";
+    start_daemon();
+    EXPECT_EQ(status()["state"], "running");
+    EXPECT_EQ(status()["vmm_pid"], vmm);
+    ASSERT_EQ(app({"stop", name}).exit_code, 0);
+    EXPECT_TRUE(wait_for_state("stopped", 30)) << status().dump();
+
+    // A VMM killed from outside is reported as a crash.
+    ASSERT_EQ(app({"start", name}).exit_code, 0);
+    ASSERT_TRUE(wait_for_state("running", 60));
+    ::kill(static_cast<pid_t>(status().at("vmm_pid").get<long>()), SIGKILL);
+    ASSERT_TRUE(wait_for_state("crashed", 10)) << status().dump();
+    EXPECT_EQ(status()["crash"], "the VMM was killed by signal 9");
+    EXPECT_NE(app({"logs", name}).out.find("the VM crashed"), std::string::npos);
+}
+
+TEST_F(Bulkheadd, RefusedRequestsChangeNothing) {
+    const auto bad = app({"add", dir.write("bad.toml", "name = \"" + name + "\"\nversion = 1\n").string()});
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_NE(bad.err.find("must be a string"), std::string::npos) << bad.err;
+    EXPECT_EQ(app({"list"}).out, "no apps installed\n");
+    EXPECT_EQ(app({"start", name}).exit_code, 1);
+    EXPECT_EQ(app({"status", "NOT A NAME"}).exit_code, 1);
+
+    // Another user may not talk to bulkheadd at all (it was given no desktop user): the socket
+    // is reachable, the answer is a refusal.
+    fs::permissions(dir.path(), fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
+    std::array<int, 2> errors{};
+    ASSERT_EQ(::pipe(errors.data()), 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::dup2(errors[1], 2);
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+        const std::string socket = (dir.path() / "run/bulkheadd.sock").string();
+        const std::string client = kBin + "/bulkhead";
+        ::execl(client.c_str(), client.c_str(), "app", "--socket", socket.c_str(), "list", nullptr);
+        ::_exit(4);
+    }
+    ::close(errors[1]);
+    auto said = read_fd_bounded(errors[0], 65536, "stderr");
+    ::close(errors[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    ASSERT_TRUE(said);
+    EXPECT_NE(said->find("this user may not use bulkheadd"), std::string::npos) << *said;
+}
+
+}  // namespace
+}  // namespace bulkhead
