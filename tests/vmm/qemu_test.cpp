@@ -90,6 +90,7 @@ TEST(QemuBackend, AcceleratorMemoryAndNoStateDisk) {
     EXPECT_EQ(value_of(*argv, "-append"), "console=ttyS0 panic=-1 no_timer_check quiet bulkhead.app=hello");
     vm.accelerator = Accelerator::tcg;
     EXPECT_EQ(value_of(*make_qemu_backend()->command_line(vm), "-cpu"), "max");
+    EXPECT_EQ(value_of(*make_qemu_backend()->command_line(vm), "-accel"), "tcg,tb-size=32");
 }
 
 TEST(QemuBackend, CommasInPathsCannotAddOptions) {
