@@ -23,9 +23,11 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <exception>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -53,6 +55,9 @@ constexpr int kDeviceWaitMs = 20000;
 constexpr int kStopGraceMs = 5000;
 constexpr int kGoodbyeMs = 3000;
 constexpr std::size_t kMaxQueuedBytes = std::size_t{4} << 20;
+constexpr std::uint64_t kRestartPauseMs = 1000;
+constexpr std::uint64_t kQuickRunMs = 10000;  // an app that dies sooner than this failed quickly
+constexpr int kMaxQuickFailures = 5;          // in a row: then it is not started again
 
 std::uint64_t now_ms() {
     timespec ts{};
@@ -124,11 +129,17 @@ Result<guest::RunSpec> read_run_spec() {
     if (!argv_bytes) return fail(argv_bytes.error());
     auto env_bytes = read_file_bounded("/bulkhead/env", guest::kMaxListBytes);
     if (!env_bytes) return fail(env_bytes.error());
+    auto restart_bytes = read_file_bounded("/bulkhead/restart", 64);
+    if (!restart_bytes) return fail(restart_bytes.error());
+    auto restart = guest::parse_restart(*restart_bytes);
+    if (!restart) return fail(restart.error());
     auto argv = guest::split_nul_list(*argv_bytes, "/bulkhead/argv");
     if (!argv) return fail(argv.error());
     auto env = guest::split_nul_list(*env_bytes, "/bulkhead/env");
     if (!env) return fail(env.error());
-    return guest::make_run_spec(std::move(*argv), std::move(*env));
+    auto spec = guest::make_run_spec(std::move(*argv), std::move(*env));
+    if (spec) spec->restart = *restart;
+    return spec;
 }
 
 // The app, started in its root as the unprivileged guest user, its output in two pipes.
@@ -194,6 +205,7 @@ private:
     std::optional<control::Exited> exited_;
     std::uint64_t stop_deadline_ = 0;
     bool shutdown_requested_ = false;
+    int quick_failures_ = 0;
 };
 
 void Guest::queue(const control::Message& message) {
@@ -307,6 +319,9 @@ void Guest::run(const guest::RunSpec& spec, const std::string& port_path) {
     queue(control::Log{"started " + spec.argv.front()});
 
     std::uint64_t goodbye_deadline = 0;
+    std::uint64_t restart_at = 0;
+    bool decided = false;     // what to do about the app's exit
+    bool restarting = false;  // it will be started again at restart_at
     for (;;) {
         std::vector<pollfd> fds{{control_.get(), static_cast<short>(POLLIN | (outgoing_.empty() ? 0 : POLLOUT)), 0},
                                 {signals.get(), POLLIN, 0}};
@@ -330,27 +345,55 @@ void Guest::run(const guest::RunSpec& spec, const std::string& port_path) {
         }
         flush();
         if (stop_deadline_ != 0 && !exited_ && now_ms() > stop_deadline_) ::kill(-app_->pid, SIGKILL);
-        // Done once the app has exited and its output is drained: report, then wait for the
-        // host's shutdown (its acknowledgement) or a short deadline, and power off.
+        // Once the app has exited and its output is drained: start it again if its restart
+        // policy says so, or report, wait for the host's shutdown (its acknowledgement) or a
+        // short deadline, and power off.
         if (exited_ && !app_->out.valid() && !app_->err.valid()) {
-            if (goodbye_deadline == 0) {
-                if (dropped_ > 0) queue(control::Log{std::to_string(dropped_) + " output messages dropped"});
-                queue(*exited_);
+            if (!decided) {
+                decided = true;
+                const bool failed = exited_->signalled || exited_->code != 0;
+                restarting = !shutdown_requested_ && (spec.restart == guest::Restart::always ||
+                                                      (spec.restart == guest::Restart::on_failure && failed));
+                if (restarting) {
+                    quick_failures_ = failed && now_ms() - app_->started_ms < kQuickRunMs ? quick_failures_ + 1 : 0;
+                    if (quick_failures_ >= kMaxQuickFailures) {
+                        queue(control::Log{"the app failed " + std::to_string(kMaxQuickFailures) +
+                                           " times in a row within seconds; not starting it again"});
+                        restarting = false;
+                    }
+                }
+                control::Exited report = *exited_;
+                report.restarting = restarting;
+                if (!restarting && dropped_ > 0)
+                    queue(control::Log{std::to_string(dropped_) + " output messages dropped"});
+                queue(report);
+                if (restarting) {
+                    restart_at = now_ms() + kRestartPauseMs;
+                } else {
+                    goodbye_deadline = now_ms() + kGoodbyeMs;
+                }
+            }
+            if (restarting && shutdown_requested_) {
+                restarting = false;  // asked to stop while waiting to start again
                 goodbye_deadline = now_ms() + kGoodbyeMs;
             }
-            if ((shutdown_requested_ && outgoing_.empty()) || now_ms() > goodbye_deadline) {
+            if (restarting && now_ms() >= restart_at) {
+                app_ = start_app(spec);
+                if (!app_) power_off("cannot start the app again");
+                exited_.reset();
+                decided = false;
+                queue(control::Log{"started " + spec.argv.front() + " again"});
+            } else if (!restarting && ((shutdown_requested_ && outgoing_.empty()) || now_ms() > goodbye_deadline)) {
                 power_off("the app exited");
             }
         }
     }
 }
 
-}  // namespace
-
-int main() {
+void run_guest() {
     if (::getpid() != 1) {
         (void)std::fputs("bulkhead-guest runs only as PID 1 of an app VM\n", stderr);
-        return 2;
+        ::_exit(2);
     }
     mount_or_say("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755");
     mount_or_say("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
@@ -376,4 +419,17 @@ int main() {
     if (!spec) power_off("bad run spec: " + spec.error().message);
     Guest guest;
     guest.run(*spec, *port);
+}
+
+}  // namespace
+
+int main() {
+    // PID 1 must never return or throw: whatever escapes ends in a clean power-off.
+    try {
+        run_guest();
+    } catch (const std::exception& unexpected) {
+        power_off(std::string("internal error: ") + unexpected.what());
+    } catch (...) {
+        power_off("internal error");
+    }
 }

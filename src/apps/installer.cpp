@@ -10,6 +10,7 @@
 #include <array>
 #include <cerrno>
 #include <filesystem>
+#include <set>
 
 #include "base/file_io.hpp"
 #include "base/process.hpp"
@@ -57,6 +58,18 @@ Result<void> check_erofs(const std::string& path) {
         return fail(ErrorCode::invalid_argument, "the image " + path + " is not an erofs file system");
     }
     return {};
+}
+
+// groupadd, useradd and friends refuse at once when another of them holds /etc/passwd's or
+// /etc/group's lock; that is worth a few more tries.
+Result<ProgramOutput> run_account_tool(const std::vector<std::string>& argv) {
+    for (int attempt = 0;; ++attempt) {
+        auto output = run_program(argv);
+        if (!output) return output;
+        const bool locked = output->exit_code != 0 && output->err.find("lock") != std::string::npos;
+        if (!locked || attempt >= 20) return run_program_checked_output(argv, std::move(*output));
+        ::usleep(100000);
+    }
 }
 
 Result<void> own(const std::string& path, uid_t uid, mode_t mode) {
@@ -112,8 +125,8 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
     auto abandon = [&](const Error& failure) -> Result<AppRecord> {
         fs::remove_all(temp, error);
         if (created_user) {
-            (void)run_program({tools.userdel, user});
-            (void)run_program({tools.groupdel, user});
+            (void)run_account_tool({tools.userdel, user});
+            (void)run_account_tool({tools.groupdel, user});
         }
         return fail(failure);
     };
@@ -143,13 +156,26 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
 
     // 3. The host identity, then ownership, then everything moves into place.
     if (!reusing || !name_exists(user)) {
-        const std::string id = std::to_string(*uid);
-        auto group_made = run_program_checked({tools.groupadd, "--system", "--gid", id, user});
-        if (!group_made) return abandon(group_made.error());
-        created_user = true;
-        auto user_made = run_program_checked({tools.useradd, "--system", "--uid", id, "--gid", id, "--no-create-home",
-                                              "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", user});
-        if (!user_made) return abandon(user_made.error());
+        // Another tool may take the chosen id between the check and groupadd: then the next
+        // free one is tried (never for an app that keeps its uid).
+        std::set<uid_t> taken;
+        for (int attempt = 0;; ++attempt) {
+            const std::string id = std::to_string(*uid);
+            auto group_made = run_account_tool({tools.groupadd, "--system", "--gid", id, user});
+            if (!group_made) {
+                if (reusing || attempt >= 16 || !account_exists(*uid)) return abandon(group_made.error());
+                taken.insert(*uid);
+                uid = registry->allocate_uid(
+                    [&taken](uid_t candidate) { return taken.contains(candidate) || account_exists(candidate); });
+                if (!uid) return abandon(uid.error());
+                continue;
+            }
+            created_user = true;
+            auto user_made = run_account_tool({tools.useradd, "--system", "--uid", id, "--gid", id, "--no-create-home",
+                                               "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", user});
+            if (!user_made) return abandon(user_made.error());
+            break;
+        }
     }
     for (const char* file : {"root.erofs", "app.toml", "state.img"}) {
         const std::string path = temp + "/" + file;
@@ -192,8 +218,8 @@ Result<void> remove_app(const std::string& state_dir, const std::string& name, b
     if (error) return fail(ErrorCode::io, "removing the data of " + name + ": " + error.message());
     const std::string user = host_user_name(name);
     if (name_exists(user)) {
-        (void)run_program({tools.userdel, user});
-        (void)run_program({tools.groupdel, user});
+        (void)run_account_tool({tools.userdel, user});
+        (void)run_account_tool({tools.groupdel, user});
     }
     registry->erase(name);
     return registry->save();

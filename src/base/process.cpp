@@ -84,10 +84,14 @@ Result<ProgramOutput> run_program(const std::vector<std::string>& argv) {
 Result<ProgramOutput> run_program_checked(const std::vector<std::string>& argv) {
     auto output = run_program(argv);
     if (!output) return output;
-    if (output->exit_code != 0) {
-        std::string message = output->err;
+    return run_program_checked_output(argv, std::move(*output));
+}
+
+Result<ProgramOutput> run_program_checked_output(const std::vector<std::string>& argv, ProgramOutput output) {
+    if (output.exit_code != 0) {
+        std::string message = output.err;
         while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-        return fail(ErrorCode::io, argv.front() + " failed (exit " + std::to_string(output->exit_code) + ")" +
+        return fail(ErrorCode::io, argv.front() + " failed (exit " + std::to_string(output.exit_code) + ")" +
                                        (message.empty() ? "" : ": " + message));
     }
     return output;

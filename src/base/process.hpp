@@ -23,4 +23,7 @@ Result<ProgramOutput> run_program(const std::vector<std::string>& argv);
 // As run_program, but a non-zero exit is an error naming the program and its stderr.
 Result<ProgramOutput> run_program_checked(const std::vector<std::string>& argv);
 
+// The check of run_program_checked applied to output already collected.
+Result<ProgramOutput> run_program_checked_output(const std::vector<std::string>& argv, ProgramOutput output);
+
 }  // namespace bulkhead

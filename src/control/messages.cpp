@@ -58,6 +58,7 @@ struct Encoder {
         Frame frame{MessageType::exited, {}};
         frame.payload.push_back(static_cast<char>(exited.signalled ? 1 : 0));
         put_u32(frame.payload, exited.code);
+        frame.payload.push_back(static_cast<char>(exited.restarting ? 1 : 0));
         return frame;
     }
     Frame operator()(const Hello& hello) const {
@@ -122,13 +123,15 @@ Result<Message> from_frame(const Frame& frame) {
             return Message(Output{static_cast<Stream>(stream), std::string(payload.substr(1))});
         }
         case MessageType::exited: {
-            if (auto checked = exact(5); !checked) return fail(checked.error());
+            if (auto checked = exact(6); !checked) return fail(checked.error());
             const auto kind = static_cast<std::uint8_t>(payload[0]);
             const auto code = static_cast<std::uint32_t>(get_uint(payload.substr(1, 4)));
+            const auto restarting = static_cast<std::uint8_t>(payload[5]);
             if (kind > 1) return bad(type, "unknown kind of exit");
+            if (restarting > 1) return bad(type, "restarting is neither 0 nor 1");
             if (kind == 0 && code > 255) return bad(type, "exit status above 255");
             if (kind == 1 && (code < 1 || code > 64)) return bad(type, "signal number outside 1-64");
-            return Message(Exited{kind == 1, code});
+            return Message(Exited{kind == 1, code, restarting == 1});
         }
         case MessageType::hello: {
             if (payload.empty()) return bad(type, "no protocol version");

@@ -43,7 +43,8 @@ struct Output {
 
 struct Exited {
     bool signalled = false;
-    std::uint32_t code = 0;  // exit status 0-255, or the signal number 1-64
+    std::uint32_t code = 0;   // exit status 0-255, or the signal number 1-64
+    bool restarting = false;  // the guest starts the app again (its restart policy); no shutdown follows
 };
 
 struct Hello {

@@ -30,6 +30,22 @@ Result<std::vector<std::string>> split_nul_list(std::string_view bytes, std::str
     return items;
 }
 
+std::string_view restart_name(Restart restart) noexcept {
+    switch (restart) {
+        case Restart::never: return "never";
+        case Restart::on_failure: return "on-failure";
+        case Restart::always: return "always";
+    }
+    return "never";
+}
+
+Result<Restart> parse_restart(std::string_view text) {
+    for (const Restart restart : {Restart::never, Restart::on_failure, Restart::always}) {
+        if (text == restart_name(restart)) return restart;
+    }
+    return fail(ErrorCode::parse, "restart policy '" + std::string(text) + "' is not never, on-failure or always");
+}
+
 Result<RunSpec> make_run_spec(std::vector<std::string> argv, std::vector<std::string> env) {
     if (argv.empty() || argv.front().empty() || argv.front().front() != '/') {
         return fail(ErrorCode::invalid_argument, "the app's program must be an absolute path");
@@ -45,7 +61,7 @@ Result<RunSpec> make_run_spec(std::vector<std::string> argv, std::vector<std::st
                         "environment variable " + entry.substr(0, equals) + " is set twice");
         }
     }
-    return RunSpec{std::move(argv), std::move(env)};
+    return RunSpec{std::move(argv), std::move(env), Restart::never};
 }
 
 }  // namespace bulkhead::guest

@@ -14,10 +14,19 @@ namespace bulkhead::guest {
 inline constexpr std::size_t kMaxListItems = 512;
 inline constexpr std::size_t kMaxListBytes = std::size_t{256} * 1024;
 
+// What the guest does when the app exits: power off, start it again after a failure, or
+// always start it again (with a pause between starts, and a limit on quick failures).
+enum class Restart { never, on_failure, always };
+
 struct RunSpec {
     std::vector<std::string> argv;  // argv[0] is the absolute path of the program
     std::vector<std::string> env;   // "NAME=value"
+    Restart restart = Restart::never;
 };
+
+// "never", "on-failure", "always": as /bulkhead/restart holds it.
+std::string_view restart_name(Restart restart) noexcept;
+Result<Restart> parse_restart(std::string_view text);
 
 // Items each followed by one NUL; an empty list is empty bytes.
 std::string join_nul_list(const std::vector<std::string>& items);

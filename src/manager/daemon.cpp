@@ -25,6 +25,7 @@
 #include "control/messages.hpp"
 #include "json/parse.hpp"
 #include "json/write.hpp"
+#include "manager/api.hpp"
 
 namespace bulkhead::manager {
 
@@ -230,7 +231,12 @@ struct Daemon::Impl {
                 if (instance.state == VmState::starting) instance.state = VmState::running;
             } else if (const auto* output = std::get_if<control::Output>(&*message)) {
                 append_log(name, output->data);
-            } else if (const auto* exited = std::get_if<control::Exited>(&*message)) {
+            } else if (const auto* exited = std::get_if<control::Exited>(&*message); exited && exited->restarting) {
+                append_log(name, exited->signalled ? "\n[bulkheadd: the app was killed by signal " +
+                                                         std::to_string(exited->code) + "; it is started again]\n"
+                                                   : "\n[bulkheadd: the app exited with status " +
+                                                         std::to_string(exited->code) + "; it is started again]\n");
+            } else if (exited != nullptr) {
                 instance.exited = *exited;
                 append_log(name,
                            exited->signalled
@@ -309,26 +315,14 @@ struct Daemon::Impl {
     }
 
     std::string handle(const Client& client, std::string_view line) {
-        auto request = json::parse(line);
-        if (!request || !request->is_object())
-            return error_response(ErrorCode::parse, "a request is one JSON object per line");
-        const json::Value* version = request->find("api");
-        const json::Value* op = request->find("op");
-        if (version == nullptr || !version->is_string() || version->as_string() != "bulkhead.api/1") {
-            return error_response(ErrorCode::unsupported, R"(requests must say "api": "bulkhead.api/1")");
-        }
-        if (op == nullptr || !op->is_string()) return error_response(ErrorCode::invalid_argument, "no \"op\"");
-        const std::string& what = op->as_string();
-        const json::Value* name_value = request->find("name");
-        const std::string name = name_value != nullptr && name_value->is_string() ? name_value->as_string() : "";
-        const bool admin = client.uid == 0;
-        Result<json::Object> result = fail(ErrorCode::invalid_argument, "unknown op '" + what + "'");
-        if ((what == "add" || what == "remove") && !admin) {
+        auto request = parse_request(line);
+        if (!request) return error_response(request.error().code, request.error().message);
+        if (client.uid != 0 && !allowed_for_desktop_users(request->op)) {
             return error_response(ErrorCode::permission_denied, "installing and removing apps needs root");
         }
-        if (what != "list" && what != "add" && !apps::check_app_name(name)) {
-            return error_response(ErrorCode::invalid_argument, "\"name\" must be an app name");
-        }
+        const std::string what(op_name(request->op));
+        const std::string& name = request->name;
+        Result<json::Object> result = fail(ErrorCode::internal, "unhandled op");
         if (what == "list") {
             auto registry = apps::Registry::load(config.paths.state_dir);
             if (!registry) return error_response(registry.error().code, registry.error().message);
@@ -340,10 +334,7 @@ struct Daemon::Impl {
             }
             result = json::Object{{"apps", json::Value(std::move(list))}};
         } else if (what == "add") {
-            const json::Value* path = request->find("definition");
-            if (path == nullptr || !path->is_string())
-                return error_response(ErrorCode::invalid_argument, "no \"definition\"");
-            auto added = apps::add_app(config.paths.state_dir, path->as_string());
+            auto added = apps::add_app(config.paths.state_dir, request->definition);
             if (added) {
                 result = json::Object{{"added", text(added->name)},
                                       {"uid", json::Value(static_cast<std::int64_t>(added->uid))}};
@@ -351,12 +342,10 @@ struct Daemon::Impl {
                 result = fail(added.error());
             }
         } else if (what == "remove") {
-            const json::Value* purge = request->find("purge");
             if (const auto found = instances.find(name); found != instances.end() && found->second.pid > 0) {
                 return error_response(ErrorCode::invalid_argument, name + " is running; stop it first");
             }
-            auto removed = apps::remove_app(config.paths.state_dir, name,
-                                            purge != nullptr && purge->is_bool() && purge->as_bool());
+            auto removed = apps::remove_app(config.paths.state_dir, name, request->purge);
             if (removed) {
                 instances.erase(name);
                 result = json::Object{{"removed", text(name)}};

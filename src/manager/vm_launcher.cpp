@@ -70,6 +70,9 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
     for (const auto& [name, value] : definition.env) env.push_back(concat({name, "=", value}));
     auto spec = guest::make_run_spec(std::move(argv), std::move(env));
     if (!spec) return fail(spec.error());
+    spec->restart = definition.restart == apps::RestartPolicy::always       ? guest::Restart::always
+                    : definition.restart == apps::RestartPolicy::on_failure ? guest::Restart::on_failure
+                                                                            : guest::Restart::never;
     auto modules = vmimage::read_module_list(paths.module_list);
     if (!modules) return fail(modules.error());
     auto initramfs = vmimage::build_app_initramfs({paths.guest_init, paths.kernel_dir + "/modules", *modules}, *spec);

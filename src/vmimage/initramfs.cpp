@@ -60,6 +60,9 @@ Result<std::string> build_app_initramfs(const GuestFiles& files, const guest::Ru
     if (auto added = cpio.add_file("bulkhead/argv", guest::join_nul_list(spec.argv)); !added)
         return fail(added.error());
     if (auto added = cpio.add_file("bulkhead/env", guest::join_nul_list(spec.env)); !added) return fail(added.error());
+    if (auto added = cpio.add_file("bulkhead/restart", std::string(guest::restart_name(spec.restart))); !added) {
+        return fail(added.error());
+    }
     return cpio.finish();
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "apps/registry.hpp"
 #include "support/temp_dir.hpp"
 
 namespace bulkhead::apps {
@@ -70,6 +71,36 @@ TEST(AppDefinition, AppNames) {
     for (const std::string bad : {"", "-a", "a-", "A", "a_b", "a.b", "abcdefghijklmnopqrstuvwxy", "9a"}) {
         EXPECT_FALSE(check_app_name(bad)) << bad;
     }
+}
+
+}  // namespace
+}  // namespace bulkhead::apps
+
+namespace bulkhead::apps {
+namespace {
+
+TEST(Registry, UidsComeFromTheReservedRangeAndSkipTakenOnes) {
+    const bulkhead::testing::TempDir dir;
+    auto registry = Registry::load(dir.str());
+    ASSERT_TRUE(registry);
+    auto first = registry->allocate_uid([](uid_t) { return false; });
+    ASSERT_TRUE(first);
+    EXPECT_EQ(*first, kFirstAppUid);
+    registry->put({"a", kFirstAppUid, "1", InstallState::installed});
+    registry->put({"b", kFirstAppUid + 1, "1", InstallState::removed});  // data kept: uid still taken
+    auto next = registry->allocate_uid([](uid_t uid) { return uid == kFirstAppUid + 2; });  // a host account
+    ASSERT_TRUE(next);
+    EXPECT_EQ(*next, kFirstAppUid + 3);
+    EXPECT_FALSE(registry->allocate_uid([](uid_t) { return true; }));
+    ASSERT_TRUE(registry->save());
+    auto loaded = Registry::load(dir.str());
+    ASSERT_TRUE(loaded);
+    ASSERT_EQ(loaded->records().size(), 2U);
+    EXPECT_EQ(loaded->find("b")->state, InstallState::removed);
+    dir.write(
+        "registry.json",
+        R"({"format": "bulkhead-apps/1", "apps": [{"name": "x", "uid": 5, "version": "1", "state": "installed"}]})");
+    EXPECT_FALSE(Registry::load(dir.str()));  // a uid outside the range
 }
 
 }  // namespace

@@ -25,9 +25,10 @@ TEST(ControlMessages, EveryMessageRoundTrips) {
     const auto output = std::get<Output>(round_trip(Output{Stream::err, std::string("a\0b", 3)}));
     EXPECT_EQ(output.stream, Stream::err);
     EXPECT_EQ(output.data, std::string("a\0b", 3));
-    const auto exited = std::get<Exited>(round_trip(Exited{true, 9}));
+    const auto exited = std::get<Exited>(round_trip(Exited{true, 9, true}));
     EXPECT_TRUE(exited.signalled);
     EXPECT_EQ(exited.code, 9U);
+    EXPECT_TRUE(exited.restarting);
     EXPECT_EQ(std::get<Hello>(round_trip(Hello{1, "bulkhead-guest 0.1.0"})).guest_version, "bulkhead-guest 0.1.0");
     EXPECT_EQ(std::get<Log>(round_trip(Log{"mounted /state"})).text, "mounted /state");
 }
@@ -43,8 +44,10 @@ TEST(ControlMessages, PayloadsAreCheckedStrictly) {
         {{MessageType::status, std::string(13, '\x07')}, "unknown app state"},
         {{MessageType::output, std::string("\x03z", 2)}, "unknown stream"},
         {{MessageType::output, std::string("\x01", 1)}, "no data"},
-        {{MessageType::exited, std::string("\x00\x00\x00\x01\x00", 5)}, "exit status above 255"},
-        {{MessageType::exited, std::string("\x01\x00\x00\x00\x00", 5)}, "signal number outside 1-64"},
+        {{MessageType::exited, std::string("\x00\x00\x00\x01\x00\x00", 6)}, "exit status above 255"},
+        {{MessageType::exited, std::string("\x01\x00\x00\x00\x00\x00", 6)}, "signal number outside 1-64"},
+        {{MessageType::exited, std::string("\x00\x00\x00\x00\x00\x02", 6)}, "restarting is neither 0 nor 1"},
+        {{MessageType::exited, std::string("\x00\x00\x00\x00\x00", 5)}, "payload is 5 bytes, expected 6"},
         {{MessageType::hello, std::string("\x01\x1b[31m", 6)}, "not short printable ASCII"},
         {{MessageType::log, std::string(kMaxLogBytes + 1, 'l')}, "longer than 4096 bytes"},
     };

@@ -53,13 +53,15 @@ public:
 
     // Builds the root image and initramfs for `argv`, boots, converses until the app exits
     // (acknowledging with shutdown), and returns what was said.
-    Conversation run(const std::vector<std::string>& argv, std::chrono::seconds limit, bool jailed = false) {
+    Conversation run(const std::vector<std::string>& argv, std::chrono::seconds limit, bool jailed = false,
+                     guest::Restart restart = guest::Restart::never) {
         Conversation conversation;
         build_root();
         auto modules = vmimage::read_module_list((kSource / "deps/guest-kernel-modules.txt").string());
         EXPECT_TRUE(modules) << modules.error().message;
         auto spec = guest::make_run_spec(argv, {"GREETING=hello from an app VM", "PATH=/bin"});
         EXPECT_TRUE(spec);
+        spec->restart = restart;
         auto initramfs = vmimage::build_app_initramfs(
             {std::string(BULKHEAD_BIN_DIR) + "/bulkhead-guest", (kKernel / "modules").string(), *modules}, *spec);
         EXPECT_TRUE(initramfs) << initramfs.error().message;
@@ -135,7 +137,8 @@ public:
                 if (const auto* output = std::get_if<control::Output>(&*message)) {
                     (output->stream == control::Stream::out ? conversation.out : conversation.err) += output->data;
                 }
-                if (const auto* exited = std::get_if<control::Exited>(&*message); exited && !acknowledged) {
+                if (const auto* exited = std::get_if<control::Exited>(&*message);
+                    exited && !exited->restarting && !acknowledged) {
                     conversation.exited = *exited;
                     auto bytes = control::encode(control::Shutdown{});
                     (void)!::write(control, bytes->data(), bytes->size());
@@ -215,6 +218,30 @@ TEST(AppVm, TheAppRunsAsAnUnprivilegedUserWithOnlyLoopbackAndItsOutputReachesThe
     ASSERT_TRUE(said.exited) << said.console;
     EXPECT_FALSE(said.exited->signalled);
     EXPECT_EQ(said.exited->code, 3U);
+    EXPECT_EQ(said.qemu_status, 0) << said.console;
+}
+
+TEST(AppVm, AnAppThatFailsIsStartedAgainUnderItsRestartPolicy) {
+    ASSERT_TRUE(fs::exists(kKernel / "vmlinuz")) << "run scripts/setup.sh (it fetches the guest kernel)";
+    const testing::TempDir dir;
+    AppVm vm(dir);
+    // Fails twice, then succeeds: /tmp lives as long as the VM, so it counts the runs.
+    const Conversation said =
+        vm.run({"/bin/busybox", "sh", "-c",
+                "n=$(busybox cat /tmp/n 2>/dev/null || echo 0); echo $((n+1)) > /tmp/n; echo run $n; [ $n -ge 2 ]"},
+               std::chrono::seconds(150), false, guest::Restart::on_failure);
+    EXPECT_EQ(said.out, "run 0\nrun 1\nrun 2\n") << said.console;
+    int restarts = 0;
+    for (const control::Message& message : said.received) {
+        if (const auto* exited = std::get_if<control::Exited>(&message); exited && exited->restarting) {
+            EXPECT_EQ(exited->code, 1U);
+            ++restarts;
+        }
+    }
+    EXPECT_EQ(restarts, 2);
+    ASSERT_TRUE(said.exited);
+    EXPECT_EQ(said.exited->code, 0U);
+    EXPECT_FALSE(said.exited->restarting);
     EXPECT_EQ(said.qemu_status, 0) << said.console;
 }
 

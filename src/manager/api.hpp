@@ -1,0 +1,30 @@
+// Requests of bulkheadd's API ("bulkhead.api/1", docs/API.md), parsed strictly from one line of
+// a client's input: unknown members, wrong types and names that are not app names are refused
+// before anything acts on them.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+
+namespace bulkhead::manager {
+
+inline constexpr std::string_view kApiVersion = "bulkhead.api/1";
+
+enum class Op { list, add, remove, start, stop, status, logs };
+std::string_view op_name(Op op) noexcept;
+
+struct Request {
+    Op op = Op::list;
+    std::string name;        // every op but list and add
+    std::string definition;  // add: an absolute path
+    bool purge = false;      // remove
+};
+
+Result<Request> parse_request(std::string_view line);
+
+// Whether a caller that is not root may make this request.
+bool allowed_for_desktop_users(Op op) noexcept;
+
+}  // namespace bulkhead::manager
