@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <csignal>
 
 #include "base/unique_fd.hpp"
 
@@ -44,9 +45,17 @@ Result<ProgramOutput> run_program(const std::vector<std::string>& argv) {
     args.push_back(nullptr);
     std::array<char*, 3> env = {const_cast<char*>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), const_cast<char*>("LC_ALL=C"),
                                 nullptr};
+    // The caller may block signals it reads through a signalfd; the program starts with none.
+    posix_spawnattr_t attributes;
+    ::posix_spawnattr_init(&attributes);
+    sigset_t none;
+    sigemptyset(&none);
+    ::posix_spawnattr_setsigmask(&attributes, &none);
+    ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
     pid_t pid = 0;
-    const int spawned = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), env.data());
+    const int spawned = ::posix_spawn(&pid, args[0], &actions, &attributes, args.data(), env.data());
     ::posix_spawn_file_actions_destroy(&actions);
+    ::posix_spawnattr_destroy(&attributes);
     if (spawned != 0) return fail(Error::from_errno(spawned, "starting " + argv.front()));
     out_write.reset();
     err_write.reset();

@@ -19,6 +19,10 @@ int hex_digit_value(char c) noexcept;
 // Lower-case hex of each byte, no prefix.
 std::string hex_encode(std::string_view bytes);
 
+// `bytes` with every byte that is not part of valid UTF-8 (overlong forms and surrogates
+// included) replaced by U+FFFD, so text from an untrusted source can go into JSON.
+std::string valid_utf8(std::string_view bytes);
+
 // The pieces joined into one string, allocated once (for messages built inside loops).
 std::string concat(std::initializer_list<std::string_view> pieces);
 

@@ -97,6 +97,15 @@ Result<void> Cgroup::add(pid_t pid) const {
     return {};
 }
 
+Result<bool> Cgroup::has_processes() const {
+    for (const std::string& leaf : directories_) {
+        auto procs = read_file_bounded(leaf + "/cgroup.procs", std::size_t{1} << 20);
+        if (!procs) return fail(procs.error());
+        if (!procs->empty()) return true;
+    }
+    return false;
+}
+
 Result<void> Cgroup::remove() const {
     for (const std::string& leaf : directories_) {
         if (::rmdir(leaf.c_str()) != 0 && errno != ENOENT) return fail(Error::from_errno(errno, "removing " + leaf));

@@ -29,6 +29,8 @@ public:
     Result<void> add(pid_t pid) const;
     // Removes the leaf directories; they must be empty of processes.
     Result<void> remove() const;
+    // Whether any process is in the leaf (under v1: in any of its controllers' leaves).
+    [[nodiscard]] Result<bool> has_processes() const;
 
     [[nodiscard]] bool unified() const noexcept { return unified_; }
     // The leaf directories: one under v2, one per controller under v1.

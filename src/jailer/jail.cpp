@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -173,6 +174,10 @@ int jailed_child(void* argument) {
         child_fail(context, "capabilities left after switching user");
     }
 
+    // bulkheadd blocks the signals it reads through a signalfd; the VMM starts with none blocked.
+    sigset_t none;
+    sigemptyset(&none);
+    if (::pthread_sigmask(SIG_SETMASK, &none, nullptr) != 0) child_fail(context, "resetting the signal mask");
     ::execve(context.argv[0], context.argv.data(), context.env.data());
     child_fail(context, "exec");
 }

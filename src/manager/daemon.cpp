@@ -21,6 +21,7 @@
 
 #include "apps/installer.hpp"
 #include "base/file_io.hpp"
+#include "base/text.hpp"
 #include "base/unique_fd.hpp"
 #include "control/messages.hpp"
 #include "json/parse.hpp"
@@ -37,6 +38,9 @@ constexpr std::size_t kMaxRequestBytes = 65536;
 constexpr std::size_t kMaxLogBytes = std::size_t{1} << 20;
 constexpr std::size_t kLogTailBytes = 65536;
 constexpr std::uint64_t kStopGraceMs = 15000;
+constexpr std::size_t kMaxClients = 64;
+constexpr std::size_t kMaxPendingOutput = std::size_t{256} << 10;  // per client: then stop reading it
+constexpr int kMaxDrainReads = 64;
 
 std::uint64_t now_ms() {
     timespec ts{};
@@ -172,12 +176,17 @@ struct Daemon::Impl {
             const json::Value* pid = document ? document->find("pid") : nullptr;
             const json::Value* ticks = document ? document->find("start_ticks") : nullptr;
             Instance& instance = instances[name];
-            if (pid != nullptr && pid->is_integer() && ticks != nullptr && ticks->is_integer() &&
+            // The pidfd first, then the start time: if the check passes, the pidfd is the VM's.
+            UniqueFd pidfd;
+            if (pid != nullptr && pid->is_integer() && pid->as_integer() > 1) {
+                pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(pid->as_integer()), 0)));
+            }
+            if (pidfd.valid() && ticks != nullptr && ticks->is_integer() && ticks->as_integer() > 0 &&
                 process_start_ticks(static_cast<pid_t>(pid->as_integer())) ==
                     static_cast<std::uint64_t>(ticks->as_integer())) {
                 instance.pid = static_cast<pid_t>(pid->as_integer());
                 instance.start_ticks = static_cast<std::uint64_t>(ticks->as_integer());
-                instance.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, instance.pid, 0)));
+                instance.pidfd = std::move(pidfd);
                 instance.control_socket = run_dir(config.paths, name) + "/control.sock";
                 instance.state = VmState::running;
                 log_line("re-attached to the VM of " + name + " (pid " + std::to_string(instance.pid) + ")");
@@ -189,17 +198,28 @@ struct Daemon::Impl {
         }
     }
 
+    // The socket lives in a directory the app's uid can write: it is opened without following
+    // a symlink, and the peer must be this VM's VMM, so a compromised VMM cannot point bulkheadd
+    // at another app's socket or anything else on the host.
     static void connect_control(Instance& instance) {
         if (instance.control.valid() || instance.pid < 0) return;
+        const UniqueFd handle(::open(instance.control_socket.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        struct stat info {};
+        if (!handle.valid() || ::fstat(handle.get(), &info) != 0 || !S_ISSOCK(info.st_mode)) return;
+        const std::string via = "/proc/self/fd/" + std::to_string(handle.get());
         UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
-        if (instance.control_socket.size() >= sizeof address.sun_path) return;
-        std::memcpy(address.sun_path, instance.control_socket.c_str(), instance.control_socket.size() + 1);
-        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-            instance.control = std::move(fd);
-            instance.decoder = control::FrameDecoder();
+        std::memcpy(address.sun_path, via.c_str(), via.size() + 1);
+        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return;
+        ucred peer{};
+        socklen_t size = sizeof peer;
+        if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || peer.pid != instance.pid) {
+            log_line("the control socket of pid " + std::to_string(instance.pid) + " is served by another process");
+            return;
         }
+        instance.control = std::move(fd);
+        instance.decoder = control::FrameDecoder();
     }
 
     static void send(Instance& instance, const control::Message& message) {
@@ -268,6 +288,13 @@ struct Daemon::Impl {
         instance.pid = launched->pid;
         instance.start_ticks = launched->start_ticks;
         instance.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, instance.pid, 0)));
+        if (!instance.pidfd.valid() || instance.start_ticks == 0) {
+            // Still our unreaped child, so the number is safe to use once.
+            ::kill(instance.pid, SIGKILL);
+            ::waitpid(instance.pid, nullptr, 0);
+            instance = Instance();
+            return fail(ErrorCode::internal, "cannot supervise the new VM (no pidfd or start time); it was stopped");
+        }
         instance.control_socket = launched->control_socket;
         instance.cgroup = std::move(launched->cgroup);
         record_instance(name, instance);
@@ -364,7 +391,8 @@ struct Daemon::Impl {
             auto log = read_file_bounded(log_file(name), kMaxLogBytes * 2);
             std::string tail = log ? *log : std::string();
             if (tail.size() > kLogTailBytes) tail = tail.substr(tail.size() - kLogTailBytes);
-            result = json::Object{{"name", text(name)}, {"output", json::Value(std::move(tail))}};
+            // The guest's bytes, made valid UTF-8 so the response is always valid JSON.
+            result = json::Object{{"name", text(name)}, {"output", json::Value(valid_utf8(tail))}};
         }
         if (!result) return error_response(result.error().code, result.error().message);
         json::Object response = std::move(*result);
@@ -417,7 +445,10 @@ Result<void> Daemon::run() {
     for (;;) {
         std::vector<pollfd> fds{{d.listener.get(), POLLIN, 0}, {d.signals.get(), POLLIN, 0}};
         for (const Client& client : d.clients) {
-            fds.push_back({client.fd.get(), static_cast<short>(POLLIN | (client.output.empty() ? 0 : POLLOUT)), 0});
+            // A client that does not read its answers is not read either: its backlog is bounded.
+            const auto wanted = static_cast<short>((client.output.size() < kMaxPendingOutput ? POLLIN : 0) |
+                                                   (client.output.empty() ? 0 : POLLOUT));
+            fds.push_back({client.fd.get(), wanted, 0});
         }
         const std::size_t client_count = d.clients.size();  // the ones polled; accepted ones come next round
         std::vector<std::pair<std::string, bool>> owners;   // per VM fd: app, is_pidfd
@@ -432,9 +463,11 @@ Result<void> Daemon::run() {
                 fds.push_back({instance.control.get(), POLLIN, 0});
                 owners.emplace_back(name, false);
             }
-            if (instance.stop_requested && now_ms() > instance.stop_deadline) {
+            if (instance.stop_requested && instance.stop_deadline != 0 && now_ms() > instance.stop_deadline) {
                 log_line("app " + name + " did not stop in time; killing its VMM");
-                ::kill(instance.pid, SIGKILL);
+                // Through the pidfd: never a signal to whatever process has the number now.
+                (void)::syscall(SYS_pidfd_send_signal, instance.pidfd.get(), SIGKILL, nullptr, 0);
+                instance.stop_deadline = 0;
             }
         }
         if (::poll(fds.data(), fds.size(), 100) < 0 && errno != EINTR) return fail(Error::from_errno(errno, "poll"));
@@ -466,7 +499,9 @@ Result<void> Daemon::run() {
                 const bool allowed =
                     credentials.uid == 0 || std::find(d.config.desktop_uids.begin(), d.config.desktop_uids.end(),
                                                       credentials.uid) != d.config.desktop_uids.end();
-                d.clients.push_back(Client{std::move(accepted), credentials.uid, allowed, {}, {}});
+                if (d.clients.size() < kMaxClients) {
+                    d.clients.push_back(Client{std::move(accepted), credentials.uid, allowed, {}, {}});
+                }
             }
         }
         for (std::size_t i = 0; i < client_count; ++i) {
@@ -509,7 +544,7 @@ Result<void> Daemon::run() {
             Instance& instance = found->second;
             if (owners[i].second) {
                 // The VMM has exited. Read what the guest still had to say, reap, report.
-                while (instance.control.valid()) {
+                for (int reads = 0; instance.control.valid() && reads < kMaxDrainReads; ++reads) {
                     pollfd pending{instance.control.get(), POLLIN, 0};
                     if (::poll(&pending, 1, 0) <= 0) break;
                     d.read_control(found->first, instance);

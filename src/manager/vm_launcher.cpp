@@ -1,5 +1,6 @@
 #include "manager/vm_launcher.hpp"
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ namespace fs = std::filesystem;
 
 // Guest RAM plus what QEMU itself needs under TCG (translation cache, heap): the cgroup limit.
 constexpr std::uint64_t kVmmOverheadBytes = std::uint64_t{256} << 20;
+constexpr int kRunDirMib = 16;
 
 Result<void> make_dir(const std::string& path, uid_t owner, mode_t mode) {
     if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return fail(Error::from_errno(errno, "creating " + path));
@@ -51,11 +53,28 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
     for (const std::string& dir : {paths.runtime_dir, paths.runtime_dir + "/vm", paths.runtime_dir + "/jail"}) {
         if (auto made = make_dir(dir, 0, 0755); !made) return fail(made.error());
     }
+    // Nothing of this app may still run: its run directory is writable by the app's uid, and
+    // root is about to replace it.
+    auto cgroup = jailer::Cgroup::create(
+        paths.cgroup_root, app.name,
+        {(std::uint64_t{definition.memory_mib} << 20) + kVmmOverheadBytes, 256, 100 * definition.vcpus});
+    if (!cgroup) return fail(cgroup.error());
+    auto busy = cgroup->has_processes();
+    if (!busy) return fail(busy.error());
+    if (*busy) return fail(ErrorCode::invalid_argument, "a process of app " + app.name + " is still running");
+
+    // The run directory (sockets, console log) is a small tmpfs of its own, so a VMM can never
+    // fill the host's /run; a new one replaces the last without looking inside it.
     const std::string run = run_dir(paths, app.name);
     const std::string jail = paths.runtime_dir + "/jail/" + app.name;
     std::error_code error;
-    fs::remove_all(run, error);
-    if (auto made = make_dir(run, app.uid, 0700); !made) return fail(made.error());
+    (void)::umount2(run.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    if (auto made = make_dir(run, 0, 0700); !made) return fail(made.error());
+    const std::string options = "size=" + std::to_string(kRunDirMib) + "m,mode=0700,uid=" + std::to_string(app.uid) +
+                                ",gid=" + std::to_string(app.uid);
+    if (::mount("tmpfs", run.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options.c_str()) != 0) {
+        return fail(Error::from_errno(errno, "mounting the run directory " + run));
+    }
     if (auto made = make_dir(jail, 0, 0755); !made) return fail(made.error());
     for (const char* link : {"lib", "lib64", "bin"}) {
         const fs::path target = fs::path(jail) / link;
@@ -77,16 +96,17 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
     if (!modules) return fail(modules.error());
     auto initramfs = vmimage::build_app_initramfs({paths.guest_init, paths.kernel_dir + "/modules", *modules}, *spec);
     if (!initramfs) return fail(initramfs.error());
-    const std::string initrd = run + "/initrd";
-    if (auto written = write_file_atomically(initrd, *initramfs, 0600, false); !written) return fail(written.error());
-    if (::chown(initrd.c_str(), app.uid, app.uid) != 0) return fail(Error::from_errno(errno, "chown " + initrd));
+    // Root-owned, outside anything the app's uid can write; bound read-only into the jail.
+    if (auto made = make_dir(paths.runtime_dir + "/initrd", 0, 0755); !made) return fail(made.error());
+    const std::string initrd = paths.runtime_dir + "/initrd/" + app.name;
+    if (auto written = write_file_atomically(initrd, *initramfs, 0644, false); !written) return fail(written.error());
 
     const std::string data = apps::app_dir(paths.state_dir, app.name);
     const bool has_state = fs::exists(data + "/state.img", error);
     vmm::VmSpec vm;
     vm.name = app.name;
     vm.kernel = "/vm/vmlinuz";
-    vm.initrd = "/run/vm/initrd";
+    vm.initrd = "/vm/initrd";
     vm.root_image = "/vm/root.erofs";
     if (has_state) vm.state_image = "/vm/state.img";
     vm.memory_mib = definition.memory_mib;
@@ -104,6 +124,7 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
     spec_jail.root = jail;
     spec_jail.binds = {{"/usr", "/usr", false},
                        {paths.kernel_dir + "/vmlinuz", "/vm/vmlinuz", false},
+                       {initrd, "/vm/initrd", false},
                        {data + "/root.erofs", "/vm/root.erofs", false},
                        {run, "/run/vm", true}};
     if (has_state) spec_jail.binds.push_back({data + "/state.img", "/vm/state.img", true});
@@ -111,10 +132,6 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
     if (paths.accelerator == vmm::Accelerator::kvm) spec_jail.devices.emplace_back("/dev/kvm");
     spec_jail.argv = *command;
     spec_jail.env = {"PATH=/usr/bin"};
-    auto cgroup = jailer::Cgroup::create(
-        paths.cgroup_root, app.name,
-        {(std::uint64_t{definition.memory_mib} << 20) + kVmmOverheadBytes, 256, 100 * definition.vcpus});
-    if (!cgroup) return fail(cgroup.error());
     auto jailed = jailer::spawn_jailed(spec_jail, *cgroup);
     if (!jailed) return fail(jailed.error());
     LaunchedVm launched{jailed->pid, process_start_ticks(jailed->pid).value_or(0), run + "/control.sock",

@@ -16,6 +16,18 @@ TEST(Text, Hex) {
     EXPECT_EQ(hex_digit_value('g'), -1);
 }
 
+TEST(Text, ValidUtf8ReplacesWhatIsNot) {
+    EXPECT_EQ(valid_utf8("plain \xC3\xA9t\xC3\xA9"), "plain \xC3\xA9t\xC3\xA9");
+    EXPECT_EQ(valid_utf8("a\xFF"
+                         "b"),
+              "a\xEF\xBF\xBD"
+              "b");
+    EXPECT_EQ(valid_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong
+    EXPECT_EQ(valid_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+    EXPECT_EQ(valid_utf8("cut \xE2\x82"), "cut \xEF\xBF\xBD\xEF\xBF\xBD");          // split at the end
+    EXPECT_EQ(valid_utf8(std::string("nul\0ok", 6)), std::string("nul\0ok", 6));
+}
+
 TEST(Text, Concat) {
     EXPECT_EQ(concat({}), "");
     const std::string middle = "b";

@@ -353,6 +353,9 @@ TEST_F(RepoCli, KilledPublishLeavesTheOldTreeOrTheNewOne) {
         }
         // Whichever publish got through, the new tree is complete.
         EXPECT_EQ(ours("ours", newest), newest) << "delay " << delay_ms;
+        // A publish killed after its swap leaves the old tree beside the new one; the next
+        // command removes it.
+        ok({"repo", "status", repo()});
         for (const fs::directory_entry& entry : fs::directory_iterator(repo())) {
             const std::string name = entry.path().filename().string();
             EXPECT_FALSE(name.starts_with(".published-") || name.starts_with(".staged-")) << name << " left behind";
