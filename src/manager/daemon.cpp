@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -163,6 +164,9 @@ struct Daemon::Impl {
         if (instance.cgroup) (void)instance.cgroup->remove();
         instance.cgroup.reset();
         ::unlink(instance_file(name).c_str());
+        // The run directory's tmpfs goes with the VM (its console log is not read back: the
+        // VMM's uid controlled it).
+        (void)::umount2(run_dir(config.paths, name).c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
     }
 
     void reattach() {
@@ -375,6 +379,12 @@ struct Daemon::Impl {
             auto removed = apps::remove_app(config.paths.state_dir, name, request->purge);
             if (removed) {
                 instances.erase(name);
+                // What bulkheadd made for the app's VMs: all root-owned, none of it the app's data.
+                std::error_code ignored;
+                (void)::umount2(run_dir(config.paths, name).c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+                (void)::rmdir(run_dir(config.paths, name).c_str());
+                fs::remove_all(config.paths.runtime_dir + "/jail/" + name, ignored);
+                (void)::unlink((config.paths.runtime_dir + "/initrd/" + name).c_str());
                 result = json::Object{{"removed", text(name)}};
             } else {
                 result = fail(removed.error());
