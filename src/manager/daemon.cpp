@@ -425,21 +425,25 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config) {
     (void)::chmod((config.paths.state_dir + "/logs").c_str(), 0700);
     (void)::chmod((config.paths.runtime_dir + "/instances").c_str(), 0700);
     impl->config = std::move(config);
+    // The socket appears under its name only once it listens (bound under a temporary name,
+    // then renamed), so a client that sees it can connect.
     const std::string& path = impl->config.socket_path;
+    const std::string temporary = path + ".new";
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
-    if (path.size() >= sizeof address.sun_path)
+    if (temporary.size() >= sizeof address.sun_path) {
         return fail(ErrorCode::invalid_argument, "socket path too long: " + path);
-    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    }
+    std::memcpy(address.sun_path, temporary.c_str(), temporary.size() + 1);
     impl->listener = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    ::unlink(path.c_str());
+    ::unlink(temporary.c_str());
     if (!impl->listener.valid() ||
         ::bind(impl->listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::listen(impl->listener.get(), 16) != 0) {
+        ::listen(impl->listener.get(), 16) != 0 || ::chmod(temporary.c_str(), 0666) != 0 ||
+        ::rename(temporary.c_str(), path.c_str()) != 0) {
         return fail(Error::from_errno(errno, "listening on " + path));
     }
     // Anyone may connect; SO_PEERCRED decides what they may do.
-    (void)::chmod(path.c_str(), 0666);
 
     sigset_t signals;
     sigemptyset(&signals);

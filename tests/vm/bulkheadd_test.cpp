@@ -90,7 +90,8 @@ protected:
         posix_spawn_file_actions_adddup2(&actions, 1, 2);
         ASSERT_EQ(posix_spawn(&daemon_, argv[0], &actions, nullptr, argv.data(), environ), 0);
         posix_spawn_file_actions_destroy(&actions);
-        for (int i = 0; i < 100 && !fs::exists(dir.path() / "run/bulkheadd.sock"); ++i) {
+        // Serving once a request is answered (the socket may exist a moment before that).
+        for (int i = 0; i < 200 && app({"list"}).exit_code != 0; ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
     }
