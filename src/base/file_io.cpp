@@ -30,6 +30,22 @@ Result<std::string> read_fd_bounded(int fd, std::size_t max_bytes, std::string_v
     }
 }
 
+Result<void> read_fd_chunks(int fd, const std::string& what,
+                            const std::function<Result<void>(std::string_view chunk)>& consume) {
+    std::array<char, 65536> buffer{};
+    for (;;) {
+        const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            return fail(Error::from_errno(errno, "reading " + what));
+        }
+        if (got == 0) return {};
+        if (auto consumed = consume(std::string_view(buffer.data(), static_cast<std::size_t>(got))); !consumed) {
+            return consumed;
+        }
+    }
+}
+
 Result<std::string> read_file_bounded(const std::string& path, std::size_t max_bytes) {
     const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (!fd.valid()) return fail(Error::from_errno(errno, "opening " + path));

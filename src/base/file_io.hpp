@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,11 @@ namespace bulkhead {
 // Reads all of fd until EOF. Fails with too_large once more than max_bytes arrive, so a
 // hostile or endless file (a FIFO, /dev/zero, a growing log) can never exhaust memory.
 Result<std::string> read_fd_bounded(int fd, std::size_t max_bytes, std::string_view what);
+
+// Reads fd until EOF and hands each piece to `consume`, for files too large to hold at once
+// (hashing, copying); stops at the first error, from reading or from `consume`.
+Result<void> read_fd_chunks(int fd, const std::string& what,
+                            const std::function<Result<void>(std::string_view chunk)>& consume);
 
 // Writes all of data to fd, retrying short writes and EINTR; `what` names the file in errors.
 Result<void> write_all(int fd, std::string_view data, const std::string& what);

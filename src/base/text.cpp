@@ -58,37 +58,43 @@ std::string concat(std::initializer_list<std::string_view> pieces) {
     return joined;
 }
 
+std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept {
+    const auto byte = [&text](std::size_t index) { return static_cast<std::uint8_t>(text[index]); };
+    const std::uint8_t lead = byte(at);
+    if (lead < 0x80) return 1;
+    std::size_t length = 0;
+    std::uint32_t code = 0;
+    std::uint32_t minimum = 0;
+    if ((lead & 0xE0U) == 0xC0U) {
+        length = 2, code = lead & 0x1FU, minimum = 0x80;
+    } else if ((lead & 0xF0U) == 0xE0U) {
+        length = 3, code = lead & 0x0FU, minimum = 0x800;
+    } else if ((lead & 0xF8U) == 0xF0U) {
+        length = 4, code = lead & 0x07U, minimum = 0x10000;
+    } else {
+        return 0;
+    }
+    if (at + length > text.size()) return 0;
+    for (std::size_t k = 1; k < length; ++k) {
+        if ((byte(at + k) & 0xC0U) != 0x80U) return 0;
+        code = (code << 6U) | (byte(at + k) & 0x3FU);
+    }
+    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+    return length;
+}
+
 std::string valid_utf8(std::string_view bytes) {
     std::string out;
     out.reserve(bytes.size());
-    const auto byte = [&bytes](std::size_t at) { return static_cast<std::uint8_t>(bytes[at]); };
     for (std::size_t i = 0; i < bytes.size();) {
-        const std::uint8_t lead = byte(i);
-        std::size_t length = 0;
-        std::uint32_t code = 0;
-        std::uint32_t minimum = 0;
-        if (lead < 0x80) {
-            length = 1, code = lead;
-        } else if ((lead & 0xE0U) == 0xC0U) {
-            length = 2, code = lead & 0x1FU, minimum = 0x80;
-        } else if ((lead & 0xF0U) == 0xE0U) {
-            length = 3, code = lead & 0x0FU, minimum = 0x800;
-        } else if ((lead & 0xF8U) == 0xF0U) {
-            length = 4, code = lead & 0x07U, minimum = 0x10000;
-        }
-        bool valid = length > 0 && i + length <= bytes.size();
-        for (std::size_t k = 1; valid && k < length; ++k) {
-            valid = (byte(i + k) & 0xC0U) == 0x80U;
-            code = (code << 6U) | (byte(i + k) & 0x3FU);
-        }
-        valid = valid && code >= minimum && code <= 0x10FFFF && (code < 0xD800 || code > 0xDFFF);
-        if (valid) {
-            out.append(bytes.substr(i, length));
-            i += length;
-        } else {
+        const std::size_t length = utf8_sequence_length(bytes, i);
+        if (length == 0) {
             out += "\xEF\xBF\xBD";
             ++i;
+            continue;
         }
+        out.append(bytes.substr(i, length));
+        i += length;
     }
     return out;
 }

@@ -19,6 +19,10 @@ int hex_digit_value(char c) noexcept;
 // Lower-case hex of each byte, no prefix.
 std::string hex_encode(std::string_view bytes);
 
+// Length of the UTF-8 sequence starting at text[at], or 0 when it is not a valid one
+// (overlong forms, surrogates and values above U+10FFFF are invalid).
+std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept;
+
 // `bytes` with every byte that is not part of valid UTF-8 (overlong forms and surrogates
 // included) replaced by U+FFFD, so text from an untrusted source can go into JSON.
 std::string valid_utf8(std::string_view bytes);

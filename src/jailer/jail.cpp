@@ -93,7 +93,7 @@ bool make_mount_point(const std::string& path, bool directory) {
     return true;
 }
 
-bool bind(const std::string& source, const std::string& target, bool writable) {
+bool bind_into_jail(const std::string& source, const std::string& target, bool writable) {
     struct stat info {};
     if (::stat(source.c_str(), &info) != 0) return false;
     if (!make_mount_point(target, S_ISDIR(info.st_mode))) return false;
@@ -131,10 +131,11 @@ int jailed_child(void* argument) {
         child_fail(context, "binding the jail root");
     }
     for (const BindMount& mount : spec.binds) {
-        if (!bind(mount.source, spec.root + mount.target, mount.writable)) child_fail(context, mount.target.c_str());
+        if (!bind_into_jail(mount.source, spec.root + mount.target, mount.writable))
+            child_fail(context, mount.target.c_str());
     }
     for (const std::string& device : spec.devices) {
-        if (!bind(device, spec.root + device, true)) child_fail(context, device.c_str());
+        if (!bind_into_jail(device, spec.root + device, true)) child_fail(context, device.c_str());
     }
     const std::string proc = spec.root + "/proc";
     if (!make_mount_point(proc, true) ||

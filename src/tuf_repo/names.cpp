@@ -4,6 +4,8 @@
 #include <array>
 #include <cstdint>
 
+#include "base/text.hpp"
+
 namespace bulkhead::tuf_repo {
 
 namespace {
@@ -32,33 +34,6 @@ Result<void> check_name_characters(std::string_view name, std::string_view what,
         }
     }
     return {};
-}
-
-// Length of the UTF-8 sequence starting at text[i], or 0 when it is not a valid one
-// (overlong forms, surrogates and values above U+10FFFF are invalid).
-std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept {
-    const auto byte = [&text](std::size_t at) { return static_cast<std::uint8_t>(text[at]); };
-    const std::uint8_t lead = byte(i);
-    if (lead < 0x80) return 1;
-    std::size_t length = 0;
-    std::uint32_t code = 0;
-    std::uint32_t minimum = 0;
-    if ((lead & 0xE0U) == 0xC0U) {
-        length = 2, code = lead & 0x1FU, minimum = 0x80;
-    } else if ((lead & 0xF0U) == 0xE0U) {
-        length = 3, code = lead & 0x0FU, minimum = 0x800;
-    } else if ((lead & 0xF8U) == 0xF0U) {
-        length = 4, code = lead & 0x07U, minimum = 0x10000;
-    } else {
-        return 0;
-    }
-    if (i + length > text.size()) return 0;
-    for (std::size_t k = 1; k < length; ++k) {
-        if ((byte(i + k) & 0xC0U) != 0x80U) return 0;
-        code = (code << 6U) | (byte(i + k) & 0x3FU);
-    }
-    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
-    return length;
 }
 
 }  // namespace

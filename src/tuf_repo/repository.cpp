@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <charconv>
 #include <deque>
@@ -460,16 +459,11 @@ Result<void> Repository::write_pending_blobs() {
                 const UniqueFd input(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
                 if (!input.valid()) return fail(Error::from_errno(errno, "opening " + from));
                 crypto::Hasher hasher(crypto::HashAlgorithm::sha256);
-                std::array<char, 65536> buffer{};
-                for (;;) {
-                    const ssize_t got = ::read(input.get(), buffer.data(), buffer.size());
-                    if (got < 0 && errno == EINTR) continue;
-                    if (got < 0) return fail(Error::from_errno(errno, "reading " + from));
-                    if (got == 0) break;
-                    const std::string_view chunk(buffer.data(), static_cast<std::size_t>(got));
+                auto copied = read_fd_chunks(input.get(), from, [&](std::string_view chunk) {
                     hasher.update(chunk);
-                    if (auto written = write_all(fd, chunk, what); !written) return written;
-                }
+                    return write_all(fd, chunk, what);
+                });
+                if (!copied) return copied;
                 if (hex_encode(hasher.finish()) != sha256) {
                     return fail(ErrorCode::integrity, from + " changed after it was added; nothing was committed");
                 }

@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <set>
 
+#include "base/file_io.hpp"
 #include "base/text.hpp"
 #include "crypto/digest.hpp"
 #include "json/canonical.hpp"
@@ -35,16 +35,12 @@ Result<TargetEntry> describe_target_file(const std::string& path) {
     if (!S_ISREG(info.st_mode)) return fail(ErrorCode::invalid_argument, path + " is not a regular file");
     crypto::Hasher sha256(crypto::HashAlgorithm::sha256);
     std::int64_t length = 0;
-    std::array<char, 65536> buffer{};
-    for (;;) {
-        const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) return fail(Error::from_errno(errno, "reading " + path));
-        if (got == 0) break;
-        const std::string_view chunk(buffer.data(), static_cast<std::size_t>(got));
+    auto read = read_fd_chunks(fd.get(), path, [&](std::string_view chunk) -> Result<void> {
         sha256.update(chunk);
-        length += got;
-    }
+        length += static_cast<std::int64_t>(chunk.size());
+        return {};
+    });
+    if (!read) return fail(read.error());
     return TargetEntry{length, {{"sha256", hex_encode(sha256.finish())}}, {}};
 }
 

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "base/file_io.hpp"
+#include "support/proc_status.hpp"
 #include "support/temp_dir.hpp"
 
 namespace bulkhead::jailer {
@@ -22,15 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr uid_t kAppUid = 600123;
-
-std::string status_field(pid_t pid, const std::string& field) {
-    auto status = read_file_bounded("/proc/" + std::to_string(pid) + "/status", 65536);
-    if (!status) return {};
-    const std::size_t at = status->find("\n" + field + ":");
-    if (at == std::string::npos) return {};
-    const std::size_t start = status->find_first_not_of(" \t", at + field.size() + 2);
-    return status->substr(start, status->find('\n', start) - start);
-}
+using bulkhead::testing::status_field;
 
 class JailTest : public ::testing::Test {
 protected:

@@ -19,6 +19,7 @@
 #include "base/file_io.hpp"
 #include "control/messages.hpp"
 #include "jailer/jail.hpp"
+#include "support/proc_status.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 #include "vmimage/initramfs.hpp"
@@ -245,13 +246,6 @@ TEST(AppVm, AnAppThatFailsIsStartedAgainUnderItsRestartPolicy) {
     EXPECT_EQ(said.qemu_status, 0) << said.console;
 }
 
-std::string field(const std::string& status, const std::string& name) {
-    const std::size_t at = status.find("\n" + name + ":");
-    if (at == std::string::npos) return {};
-    const std::size_t start = status.find_first_not_of(" \t", at + name.size() + 2);
-    return status.substr(start, status.find('\n', start) - start);
-}
-
 TEST(AppVm, AJailedVmmRunsAsTheAppsUserWithNoPrivilegeAndASeccompFilter) {
     ASSERT_TRUE(fs::exists(kKernel / "vmlinuz")) << "run scripts/setup.sh (it fetches the guest kernel)";
     if (::geteuid() != 0) GTEST_SKIP() << "the jailer needs root, as bulkheadd has";
@@ -261,11 +255,11 @@ TEST(AppVm, AJailedVmmRunsAsTheAppsUserWithNoPrivilegeAndASeccompFilter) {
     const Conversation said = vm.run({"/bin/busybox", "echo", "jailed"}, std::chrono::seconds(150), true);
     ASSERT_FALSE(said.received.empty()) << "no message from the guest; console:\n" << said.console;
     EXPECT_EQ(said.out, "jailed\n");
-    EXPECT_EQ(field(said.vmm_status, "Uid"), "600124\t600124\t600124\t600124") << said.vmm_status;
-    EXPECT_EQ(field(said.vmm_status, "CapEff"), "0000000000000000");
-    EXPECT_EQ(field(said.vmm_status, "CapBnd"), "0000000000000000");
-    EXPECT_EQ(field(said.vmm_status, "NoNewPrivs"), "1");
-    EXPECT_EQ(field(said.vmm_status, "Seccomp"), "2");  // QEMU's -sandbox
+    EXPECT_EQ(testing::status_value(said.vmm_status, "Uid"), "600124\t600124\t600124\t600124") << said.vmm_status;
+    EXPECT_EQ(testing::status_value(said.vmm_status, "CapEff"), "0000000000000000");
+    EXPECT_EQ(testing::status_value(said.vmm_status, "CapBnd"), "0000000000000000");
+    EXPECT_EQ(testing::status_value(said.vmm_status, "NoNewPrivs"), "1");
+    EXPECT_EQ(testing::status_value(said.vmm_status, "Seccomp"), "2");  // QEMU's -sandbox
     ASSERT_TRUE(said.exited);
     EXPECT_EQ(said.exited->code, 0U);
     EXPECT_EQ(said.qemu_status, 0) << said.console;

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file_io.hpp"
+#include "support/proc_status.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -29,15 +30,6 @@ using Json = nlohmann::json;
 
 const fs::path kSource = fs::path(BULKHEAD_FIXTURES_DIR).parent_path().parent_path();
 const std::string kBin = BULKHEAD_BIN_DIR;
-
-std::string status_field(long pid, const std::string& name) {
-    auto status = read_file_bounded("/proc/" + std::to_string(pid) + "/status", 65536);
-    if (!status) return {};
-    const std::size_t at = status->find("\n" + name + ":");
-    if (at == std::string::npos) return {};
-    const std::size_t start = status->find_first_not_of(" \t", at + name.size() + 2);
-    return status->substr(start, status->find('\n', start) - start);
-}
 
 class Bulkheadd : public ::testing::Test {
 protected:
@@ -146,11 +138,12 @@ TEST_F(Bulkheadd, AppLifecycleWithRestartAndCrash) {
     Json running = status();
     EXPECT_EQ(running["state"], "running");
     const long vmm = running.at("vmm_pid").get<long>();
-    EXPECT_EQ(status_field(vmm, "Uid"), std::to_string(uid) + "\t" + std::to_string(uid) + "\t" + std::to_string(uid) +
-                                            "\t" + std::to_string(uid));
-    EXPECT_EQ(status_field(vmm, "CapEff"), "0000000000000000");
-    EXPECT_EQ(status_field(vmm, "NoNewPrivs"), "1");
-    EXPECT_EQ(status_field(vmm, "Seccomp"), "2");
+    EXPECT_EQ(
+        testing::status_field(static_cast<pid_t>(vmm), "Uid"),
+        std::to_string(uid) + "\t" + std::to_string(uid) + "\t" + std::to_string(uid) + "\t" + std::to_string(uid));
+    EXPECT_EQ(testing::status_field(static_cast<pid_t>(vmm), "CapEff"), "0000000000000000");
+    EXPECT_EQ(testing::status_field(static_cast<pid_t>(vmm), "NoNewPrivs"), "1");
+    EXPECT_EQ(testing::status_field(static_cast<pid_t>(vmm), "Seccomp"), "2");
 
     // The daemon goes away and comes back: the VM keeps running and is re-attached.
     stop_daemon();
