@@ -54,6 +54,8 @@ constexpr gid_t kAppGid = 1000;
 constexpr int kDeviceWaitMs = 20000;
 constexpr int kStopGraceMs = 5000;
 constexpr int kGoodbyeMs = 3000;
+// How long output may still come once the app's main process has exited.
+constexpr std::uint64_t kDrainMs = 1000;
 constexpr std::size_t kMaxQueuedBytes = std::size_t{4} << 20;
 constexpr std::uint64_t kRestartPauseMs = 1000;
 constexpr std::uint64_t kQuickRunMs = 10000;  // an app that dies sooner than this failed quickly
@@ -206,6 +208,8 @@ private:
     std::uint64_t stop_deadline_ = 0;
     bool shutdown_requested_ = false;
     int quick_failures_ = 0;
+    std::uint64_t exited_at_ms_ = 0;
+    bool leftovers_killed_ = false;
 };
 
 void Guest::queue(const control::Message& message) {
@@ -299,6 +303,7 @@ void Guest::reap() {
         if (app_ && pid == app_->pid) {
             exited_ = WIFSIGNALED(status) ? control::Exited{true, static_cast<std::uint32_t>(WTERMSIG(status))}
                                           : control::Exited{false, static_cast<std::uint32_t>(WEXITSTATUS(status))};
+            exited_at_ms_ = now_ms();
         }
     }
 }
@@ -345,6 +350,15 @@ void Guest::run(const guest::RunSpec& spec, const std::string& port_path) {
         }
         flush();
         if (stop_deadline_ != 0 && !exited_ && now_ms() > stop_deadline_) ::kill(-app_->pid, SIGKILL);
+        // The app's main process is gone. What it left behind (a background child that still
+        // holds its output, a daemon that left its session) goes too, once its output is drained
+        // or after kDrainMs, so nothing outlives the run into a restart or holds up power-off.
+        // PID 1 is the only process kill(-1) spares, and the VM runs nothing but the app.
+        if (exited_ && !leftovers_killed_ &&
+            ((!app_->out.valid() && !app_->err.valid()) || now_ms() > exited_at_ms_ + kDrainMs)) {
+            ::kill(-1, SIGKILL);
+            leftovers_killed_ = true;
+        }
         // Once the app has exited and its output is drained: start it again if its restart
         // policy says so, or report, wait for the host's shutdown (its acknowledgement) or a
         // short deadline, and power off.
@@ -382,6 +396,7 @@ void Guest::run(const guest::RunSpec& spec, const std::string& port_path) {
                 if (!app_) power_off("cannot start the app again");
                 exited_.reset();
                 decided = false;
+                leftovers_killed_ = false;
                 queue(control::Log{"started " + spec.argv.front() + " again"});
             } else if (!restarting && ((shutdown_requested_ && outgoing_.empty()) || now_ms() > goodbye_deadline)) {
                 power_off("the app exited");

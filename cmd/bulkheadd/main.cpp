@@ -1,5 +1,6 @@
 // bulkheadd: the App-per-VM manager (docs/APP-VM.md). Runs as root, serves the local API on a
 // unix socket, and starts every app VM through the jailer under the app's own uid.
+#include <linux/capability.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/capabilities.hpp"
 #include "cli/output.hpp"
 #include "hcl/kvm_probe.hpp"
 #include "manager/daemon.hpp"
@@ -57,6 +59,17 @@ int run(int argc, char** argv) {
                               probe.summary + "); using " + accel + "\n");
     }
     config.paths.accelerator = accel == "kvm" ? vmm::Accelerator::kvm : vmm::Accelerator::tcg;
+    // From here on only what managing apps takes: creating users and files for them (chown,
+    // DAC, fowner, fsetid, audit for useradd), jails (sys_admin for namespaces and mounts,
+    // setuid/setgid/setpcap to drop to the app's uid and empty its capability sets,
+    // sys_resource for its limits) and signalling VMMs (kill). No module loading, raw I/O,
+    // ptrace, reboot or network administration, for bulkheadd or anything it starts.
+    if (auto restricted = keep_only_capabilities({CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
+                                                  CAP_FSETID, CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SETPCAP,
+                                                  CAP_SYS_ADMIN, CAP_SYS_RESOURCE, CAP_AUDIT_WRITE});
+        !restricted) {
+        return cli::report_error(restricted.error(), false);
+    }
     auto daemon = manager::Daemon::start(config);
     if (!daemon) return cli::report_error(daemon.error(), false);
     (void)cli::print_text(

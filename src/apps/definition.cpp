@@ -5,6 +5,8 @@
 
 #include <toml++/toml.h>
 
+#include "apps/image_import.hpp"
+
 namespace bulkhead::apps {
 
 namespace {
@@ -228,6 +230,8 @@ Result<AppDefinition> parse_app_definition(std::string_view text, std::string_vi
     }
     if (auto named = check_app_name(app.name); !named)
         return reader.error(*document.get("name"), "name", named.error().message);
+    if (auto inside = check_image_path(app.image); !inside)
+        return reader.error(*document.get("image"), "image", inside.error().message);
     const toml::node* run = document.get("run");
     if (run == nullptr) return reader.error("run", "is required (at least run.command)");
     if (auto read = read_run(reader, *run, app); !read) return fail(read.error());

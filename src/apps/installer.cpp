@@ -12,8 +12,10 @@
 #include <filesystem>
 #include <set>
 
+#include "apps/image_import.hpp"
 #include "base/file_io.hpp"
 #include "base/process.hpp"
+#include "base/text.hpp"
 #include "base/unique_fd.hpp"
 
 namespace bulkhead::apps {
@@ -21,9 +23,6 @@ namespace bulkhead::apps {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr std::uint32_t kErofsMagic = 0xE0F5E1E2;
-constexpr off_t kErofsSuperblockOffset = 1024;
 
 bool account_exists(uid_t uid) {
     // getpwuid_r/getgrgid_r: the daemon is single-threaded, but the reentrant forms cost nothing.
@@ -48,18 +47,6 @@ bool name_exists(const std::string& name) {
     return pw_found != nullptr || gr_found != nullptr;
 }
 
-Result<void> check_erofs(const std::string& path) {
-    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!fd.valid()) return fail(Error::from_errno(errno, "opening the image " + path));
-    std::array<unsigned char, 4> magic{};
-    if (::pread(fd.get(), magic.data(), magic.size(), kErofsSuperblockOffset) != 4 ||
-        (static_cast<std::uint32_t>(magic[0]) | static_cast<std::uint32_t>(magic[1]) << 8U |
-         static_cast<std::uint32_t>(magic[2]) << 16U | static_cast<std::uint32_t>(magic[3]) << 24U) != kErofsMagic) {
-        return fail(ErrorCode::invalid_argument, "the image " + path + " is not an erofs file system");
-    }
-    return {};
-}
-
 // groupadd, useradd and friends refuse at once when another of them holds /etc/passwd's or
 // /etc/group's lock; that is worth a few more tries.
 Result<ProgramOutput> run_account_tool(const std::vector<std::string>& argv) {
@@ -72,11 +59,18 @@ Result<ProgramOutput> run_account_tool(const std::vector<std::string>& argv) {
     }
 }
 
-Result<void> own(const std::string& path, uid_t uid, mode_t mode) {
-    if (::chown(path.c_str(), uid, uid) != 0 || ::chmod(path.c_str(), mode) != 0) {
+Result<void> own(const std::string& path, uid_t uid, gid_t gid, mode_t mode) {
+    if (::chown(path.c_str(), uid, gid) != 0 || ::chmod(path.c_str(), mode) != 0) {
         return fail(Error::from_errno(errno, "setting the owner of " + path));
     }
     return {};
+}
+
+std::string pending_dir(const std::string& state_dir) { return state_dir + "/pending"; }
+
+void delete_account(const HostTools& tools, const std::string& user) {
+    (void)run_account_tool({tools.userdel, user});
+    (void)run_account_tool({tools.groupdel, user});
 }
 
 }  // namespace
@@ -95,16 +89,14 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
     if (existing != nullptr && existing->state == InstallState::installed) {
         return fail(ErrorCode::invalid_argument, "an app named " + definition->name + " is installed already");
     }
-    const fs::path image = fs::path(definition_path).parent_path() / definition->image;
-    std::error_code error;
-    const fs::file_status image_status = fs::status(image, error);
-    if (!fs::exists(image_status)) {
-        return fail(ErrorCode::not_found,
-                    "the image " + image.string() + " named by " + definition_path + " does not exist");
+    if (auto checked = check_image_path(definition->image); !checked) {
+        return fail(ErrorCode::invalid_argument, concat({definition_path, ": image ", checked.error().message}));
     }
-    const bool from_tree = fs::is_directory(image_status);
-    if (!from_tree) {
-        if (auto erofs = check_erofs(image.string()); !erofs) return fail(erofs.error());
+    const fs::path definition_dir = fs::path(definition_path).parent_path();
+    const UniqueFd definition_dir_fd(
+        ::open(definition_dir.empty() ? "." : definition_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!definition_dir_fd.valid()) {
+        return fail(Error::from_errno(errno, "opening the directory of " + definition_path));
     }
     const std::string user = host_user_name(definition->name);
     const bool reusing = existing != nullptr;
@@ -122,21 +114,19 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
     std::string temp = apps + "/.new-" + definition->name + "-XXXXXX";
     if (::mkdtemp(temp.data()) == nullptr) return fail(Error::from_errno(errno, "creating a directory in " + apps));
     bool created_user = false;
+    const std::string pending = pending_dir(state_dir) + "/" + definition->name;
+    std::error_code error;
     auto abandon = [&](const Error& failure) -> Result<AppRecord> {
         fs::remove_all(temp, error);
-        if (created_user) {
-            (void)run_account_tool({tools.userdel, user});
-            (void)run_account_tool({tools.groupdel, user});
-        }
+        if (created_user) delete_account(tools, user);
+        (void)::unlink(pending.c_str());
         return fail(failure);
     };
-    const std::string root_image = temp + "/root.erofs";
-    if (from_tree) {
-        auto made = run_program_checked({tools.mkfs_erofs, "--quiet", "--all-root", "-T0", root_image, image.string()});
-        if (!made) return abandon(made.error());
-    } else {
-        fs::copy_file(image, root_image, error);
-        if (error) return abandon({ErrorCode::io, "copying " + image.string() + ": " + error.message()});
+    if (auto imported =
+            import_root_image(definition_dir_fd.get(), definition_path, definition->image, temp + "/root.erofs",
+                              ImportTools{.mkfs_erofs = tools.mkfs_erofs, .dd = tools.dd});
+        !imported) {
+        return abandon(imported.error());
     }
     if (auto written = write_file_atomically(temp + "/app.toml", *text, 0600); !written)
         return abandon(written.error());
@@ -154,7 +144,13 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
         if (!formatted) return abandon(formatted.error());
     }
 
-    // 3. The host identity, then ownership, then everything moves into place.
+    // 3. The host identity, then ownership, then everything moves into place. A crash from
+    // here until the registry names the app leaves a note in STATE/pending that
+    // recover_interrupted_adds finds, so no account outlives an add that did not finish.
+    if (::mkdir(pending_dir(state_dir).c_str(), 0700) != 0 && errno != EEXIST) {
+        return abandon(Error::from_errno(errno, "creating " + pending_dir(state_dir)));
+    }
+    if (auto noted = write_file_atomically(pending, user + "\n", 0600); !noted) return abandon(noted.error());
     if (!reusing || !name_exists(user)) {
         // Another tool may take the chosen id between the check and groupadd: then the next
         // free one is tried (never for an app that keeps its uid).
@@ -177,12 +173,13 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
             break;
         }
     }
-    for (const char* file : {"root.erofs", "app.toml", "state.img"}) {
-        const std::string path = temp + "/" + file;
-        if (!fs::exists(path)) continue;
-        if (auto owned = own(path, *uid, 0600); !owned) return abandon(owned.error());
+    // Only the state disk is the app's to write. The image and the directory are root's, and
+    // the app's group may read them (its VMM opens the image); the definition is root's alone.
+    if (auto owned = own(temp + "/root.erofs", 0, *uid, 0640); !owned) return abandon(owned.error());
+    if (fs::exists(temp + "/state.img")) {
+        if (auto owned = own(temp + "/state.img", *uid, *uid, 0600); !owned) return abandon(owned.error());
     }
-    if (auto owned = own(temp, *uid, 0700); !owned) return abandon(owned.error());
+    if (auto owned = own(temp, 0, *uid, 0750); !owned) return abandon(owned.error());
     if (keep_state) {
         // The data stays; the new image and definition replace the old ones.
         for (const char* file : {"root.erofs", "app.toml"}) {
@@ -190,6 +187,7 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
                 return abandon(Error::from_errno(errno, "replacing " + std::string(file)));
             }
         }
+        if (auto owned = own(final_dir, 0, *uid, 0750); !owned) return abandon(owned.error());
         fs::remove_all(temp, error);
     } else {
         fs::remove_all(final_dir, error);
@@ -198,7 +196,12 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
     }
     AppRecord record{definition->name, *uid, definition->version, InstallState::installed};
     registry->put(record);
-    if (auto saved = registry->save(); !saved) return fail(saved.error());
+    if (auto saved = registry->save(); !saved) {
+        // A new app goes again entirely; an app that kept its data keeps it, under its old record.
+        if (!keep_state) fs::remove_all(final_dir, error);
+        return abandon(saved.error());
+    }
+    (void)::unlink(pending.c_str());
     return record;
 }
 
@@ -217,12 +220,38 @@ Result<void> remove_app(const std::string& state_dir, const std::string& name, b
     fs::remove_all(app_dir(state_dir, name), error);
     if (error) return fail(ErrorCode::io, "removing the data of " + name + ": " + error.message());
     const std::string user = host_user_name(name);
-    if (name_exists(user)) {
-        (void)run_account_tool({tools.userdel, user});
-        (void)run_account_tool({tools.groupdel, user});
-    }
+    if (name_exists(user)) delete_account(tools, user);
     registry->erase(name);
     return registry->save();
+}
+
+Result<std::vector<std::string>> recover_interrupted_adds(const std::string& state_dir, const HostTools& tools) {
+    std::vector<std::string> undone;
+    std::error_code error;
+    const std::string notes = pending_dir(state_dir);
+    if (fs::exists(notes, error)) {
+        auto registry = Registry::load(state_dir);
+        if (!registry) return fail(registry.error());
+        for (const auto& entry : fs::directory_iterator(notes, error)) {
+            const std::string name = entry.path().filename().string();
+            // The registry names the app: the add finished, or the app existed before it.
+            if (check_app_name(name) && registry->find(name) == nullptr) {
+                const std::string user = host_user_name(name);
+                if (name_exists(user)) delete_account(tools, user);
+                fs::remove_all(app_dir(state_dir, name), error);
+                undone.push_back(name);
+            }
+            (void)::unlink(entry.path().c_str());
+        }
+        if (error) return fail(ErrorCode::io, "reading " + notes + ": " + error.message());
+    }
+    const std::string apps = state_dir + "/apps";
+    if (fs::exists(apps, error)) {
+        for (const auto& entry : fs::directory_iterator(apps, error)) {
+            if (entry.path().filename().string().starts_with(".new-")) fs::remove_all(entry.path(), error);
+        }
+    }
+    return undone;
 }
 
 }  // namespace bulkhead::apps

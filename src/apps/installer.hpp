@@ -1,10 +1,13 @@
 // Adding and removing apps on the host: each app gets its own system user and group from the
-// reserved range, and its files (read-only root image, writable state disk, definition) live in
-// STATE/apps/<name>/, owned by that user, 0700 / 0600. Everything is checked before anything is
-// created, and a failure half-way removes what it made: a refused add leaves no user and no file.
+// reserved range, and its files live in STATE/apps/<name>/: the directory (0750) and the
+// read-only root image (0640) are root's and readable by the app's group only, the definition is
+// root's (0600), and the writable state disk is the app user's (0600). Everything is checked
+// before anything is created, and a failure half-way removes what it made: a refused add leaves
+// no user and no file. The image is read with its owner's authority (apps/image_import.hpp).
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "apps/definition.hpp"
 #include "apps/registry.hpp"
@@ -19,6 +22,7 @@ struct HostTools {
     std::string useradd = "/usr/sbin/useradd";
     std::string userdel = "/usr/sbin/userdel";
     std::string groupdel = "/usr/sbin/groupdel";
+    std::string dd = "/usr/bin/dd";
 };
 
 // The guest user that owns the state disk's root directory inside the VM (bulkhead-guest runs
@@ -35,5 +39,11 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
 Result<void> remove_app(const std::string& state_dir, const std::string& name, bool purge, const HostTools& tools = {});
 
 std::string app_dir(const std::string& state_dir, const std::string& name);
+
+// Undoes adds that stopped half-way (bulkheadd killed, power lost): an app that a note in
+// STATE/pending names but the registry does not loses its host user, group and files, and
+// temporary directories of unfinished adds go. bulkheadd calls it before it serves anyone.
+// Returns the names of the apps undone.
+Result<std::vector<std::string>> recover_interrupted_adds(const std::string& state_dir, const HostTools& tools = {});
 
 }  // namespace bulkhead::apps

@@ -3,6 +3,9 @@
 // output captured with a bound.
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,12 +19,24 @@ struct ProgramOutput {
     std::string err;
 };
 
+// Whose authority a program runs with: this uid and gid, no supplementary groups, and
+// no_new_privs (nothing it executes can gain privileges).
+struct Credentials {
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+struct RunOptions {
+    std::optional<Credentials> as;  // unset: the caller's own
+    std::vector<int> inherit;       // descriptors the program keeps, at their numbers (/proc/self/fd/N)
+};
+
 // Runs argv (argv[0] an absolute path) to completion. Fails only when it cannot be started;
 // a non-zero exit is reported in exit_code. Output beyond 1 MiB per stream is cut off.
-Result<ProgramOutput> run_program(const std::vector<std::string>& argv);
+Result<ProgramOutput> run_program(const std::vector<std::string>& argv, const RunOptions& options = {});
 
 // As run_program, but a non-zero exit is an error naming the program and its stderr.
-Result<ProgramOutput> run_program_checked(const std::vector<std::string>& argv);
+Result<ProgramOutput> run_program_checked(const std::vector<std::string>& argv, const RunOptions& options = {});
 
 // The check of run_program_checked applied to output already collected.
 Result<ProgramOutput> run_program_checked_output(const std::vector<std::string>& argv, ProgramOutput output);

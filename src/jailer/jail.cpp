@@ -14,9 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <set>
 
@@ -28,6 +30,20 @@ namespace bulkhead::jailer {
 namespace {
 
 constexpr std::size_t kStackBytes = std::size_t{256} * 1024;
+
+// mount_setattr(2) (Linux 5.12), declared here: glibc 2.36's <sys/mount.h> and <linux/mount.h>
+// do not mix.
+struct MountAttributes {
+    std::uint64_t attr_set = 0;
+    std::uint64_t attr_clr = 0;
+    std::uint64_t propagation = 0;
+    std::uint64_t userns_fd = 0;
+};
+constexpr std::uint64_t kMountReadOnly = 0x1;  // MOUNT_ATTR_RDONLY
+constexpr std::uint64_t kMountNoSuid = 0x2;    // MOUNT_ATTR_NOSUID
+constexpr std::uint64_t kMountNoDev = 0x4;     // MOUNT_ATTR_NODEV
+constexpr unsigned kAtRecursive = 0x8000;      // AT_RECURSIVE
+constexpr long kSysMountSetattr = 442;
 
 Result<void> check_spec(const JailSpec& spec) {
     if (spec.uid == 0 || spec.gid == 0) return fail(ErrorCode::invalid_argument, "a jailed VMM never runs as root");
@@ -98,21 +114,38 @@ bool bind_into_jail(const std::string& source, const std::string& target, bool w
     if (::stat(source.c_str(), &info) != 0) return false;
     if (!make_mount_point(target, S_ISDIR(info.st_mode))) return false;
     if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return false;
-    unsigned long flags = MS_BIND | MS_REMOUNT | MS_NOSUID;
-    if (!writable) flags |= MS_RDONLY;
-    if (!S_ISCHR(info.st_mode) && !S_ISBLK(info.st_mode)) flags |= MS_NODEV;
-    return ::mount(nullptr, target.c_str(), nullptr, flags, nullptr) == 0;
+    // The bind carries the source's submounts along; a remount would make only the top one
+    // read-only, so the attributes are set on the whole tree at once.
+    MountAttributes attributes;
+    attributes.attr_set = kMountNoSuid;
+    if (!writable) attributes.attr_set |= kMountReadOnly;
+    if (!S_ISCHR(info.st_mode) && !S_ISBLK(info.st_mode)) attributes.attr_set |= kMountNoDev;
+    return ::syscall(kSysMountSetattr, AT_FDCWD, target.c_str(), kAtRecursive, &attributes, sizeof attributes) == 0;
 }
 
 int jailed_child(void* argument) {
-    const ChildContext& context = *static_cast<ChildContext*>(argument);
+    // The child's own copy of the context (no CLONE_VM): changing it does not touch the parent's.
+    ChildContext& context = *static_cast<ChildContext*>(argument);
     const JailSpec& spec = *context.spec;
     char go = 0;
     if (::read(context.go, &go, 1) != 1) child_fail(context, "waiting for the cgroup");
+    // Now in its leaf: a cgroup namespace rooted there, so the VMM sees no cgroup above its own.
+    if (::unshare(CLONE_NEWCGROUP) != 0) child_fail(context, "creating the cgroup namespace");
 
     // 1. File descriptors: the passed ones at their numbers, the report pipe, nothing else.
+    // Sources and the report pipe first move above every target, so no dup2 lands on one.
+    int above = 3;
+    for (const auto& [fd, target] : spec.pass_fds) above = std::max(above, target + 1);
+    context.report = ::fcntl(context.report, F_DUPFD_CLOEXEC, above);
+    if (context.report < 0) ::_exit(127);
+    std::vector<std::pair<int, int>> moved;
     for (const auto& [fd, target] : spec.pass_fds) {
-        if (::dup2(fd, target) < 0) child_fail(context, "passing a descriptor");
+        const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, above);
+        if (high < 0) child_fail(context, "passing a descriptor");
+        moved.emplace_back(high, target);
+    }
+    for (const auto& [high, target] : moved) {
+        if (::dup2(high, target) < 0) child_fail(context, "passing a descriptor");
     }
     for (int fd = 0; fd < 3; ++fd) {
         const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -121,9 +154,13 @@ int jailed_child(void* argument) {
     }
     std::set<int> keep{0, 1, 2, context.report};
     for (const auto& [fd, target] : spec.pass_fds) keep.insert(target);
-    for (int fd = 3; fd < 65536; ++fd) {
-        if (!keep.contains(fd)) ::close(fd);
+    unsigned next = 3;
+    for (const int fd : keep) {
+        const auto kept = static_cast<unsigned>(fd);
+        if (kept > next && ::close_range(next, kept - 1, 0) != 0) child_fail(context, "closing descriptors");
+        next = std::max(next, kept + 1);
     }
+    if (::close_range(next, ~0U, 0) != 0) child_fail(context, "closing descriptors");
 
     // 2. The file system: only the jail, with the host paths bound into it.
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(context, "making / private");

@@ -28,6 +28,7 @@
 #include "json/parse.hpp"
 #include "json/write.hpp"
 #include "manager/api.hpp"
+#include "manager/guest_log.hpp"
 
 namespace bulkhead::manager {
 
@@ -95,6 +96,10 @@ struct Instance {
     bool stop_requested = false;
     std::uint64_t stop_deadline = 0;
     std::optional<jailer::Cgroup> cgroup;
+    GuestOutputFilter output_filter;
+    // What the guest gets wrong is worth a line on bulkheadd's stderr, but a guest must not be
+    // able to flood it.
+    RateLimit complaints{10, 60000};
 };
 
 struct Client {
@@ -132,6 +137,21 @@ struct Daemon::Impl {
         if (fd.valid()) (void)write_all(fd.get(), bytes, path);
     }
 
+    // bulkheadd's own note, on a line of its own: what the guest wrote before it is flushed first.
+    void append_note(const std::string& name, Instance& instance, const std::string& note) const {
+        append_log(name, instance.output_filter.flush() + "\n[bulkheadd: " + note + "]\n");
+    }
+
+    static void complain(const std::string& name, Instance& instance, const std::string& what) {
+        switch (instance.complaints.check(now_ms())) {
+            case RateLimit::Verdict::allow: log_line("from the VM of " + name + ": " + what); break;
+            case RateLimit::Verdict::first_refusal:
+                log_line("the VM of " + name + " keeps sending malformed messages; quiet about it for a minute");
+                break;
+            case RateLimit::Verdict::refuse: break;
+        }
+    }
+
     void record_instance(const std::string& name, const Instance& instance) const {
         const std::string body =
             json::to_json(object({{"pid", json::Value(static_cast<std::int64_t>(instance.pid))},
@@ -156,7 +176,7 @@ struct Daemon::Impl {
                                         : "the VMM exited with status " + std::to_string(*instance.vmm_status))
                                  : std::string("the VMM exited unexpectedly");
             log_line("app " + name + " crashed: " + instance.crash);
-            append_log(name, "\n[bulkheadd: the VM crashed: " + instance.crash + "]\n");
+            append_note(name, instance, "the VM crashed: " + instance.crash);
         }
         instance.pidfd.reset();
         instance.control.reset();
@@ -242,30 +262,28 @@ struct Daemon::Impl {
         for (;;) {
             auto frame = instance.decoder.next();
             if (!frame) {
-                log_line("from the VM of " + name + ": " + frame.error().message);  // a guest can't stop us
+                complain(name, instance, frame.error().message);  // a guest can't stop us
                 continue;
             }
             if (!*frame) break;
             auto message = control::from_frame(**frame);
             if (!message) {
-                log_line("from the VM of " + name + ": " + message.error().message);
+                complain(name, instance, message.error().message);
                 continue;
             }
             if (std::holds_alternative<control::Hello>(*message)) {
                 if (instance.state == VmState::starting) instance.state = VmState::running;
             } else if (const auto* output = std::get_if<control::Output>(&*message)) {
-                append_log(name, output->data);
+                append_log(name, instance.output_filter.filter(output->data));
             } else if (const auto* exited = std::get_if<control::Exited>(&*message); exited && exited->restarting) {
-                append_log(name, exited->signalled ? "\n[bulkheadd: the app was killed by signal " +
-                                                         std::to_string(exited->code) + "; it is started again]\n"
-                                                   : "\n[bulkheadd: the app exited with status " +
-                                                         std::to_string(exited->code) + "; it is started again]\n");
+                append_note(name, instance,
+                            (exited->signalled ? "the app was killed by signal " : "the app exited with status ") +
+                                std::to_string(exited->code) + "; it is started again");
             } else if (exited != nullptr) {
                 instance.exited = *exited;
-                append_log(name,
-                           exited->signalled
-                               ? "\n[bulkheadd: the app was killed by signal " + std::to_string(exited->code) + "]\n"
-                               : "\n[bulkheadd: the app exited with status " + std::to_string(exited->code) + "]\n");
+                append_note(name, instance,
+                            (exited->signalled ? "the app was killed by signal " : "the app exited with status ") +
+                                std::to_string(exited->code));
                 send(instance, control::Shutdown{});  // acknowledges; the guest powers off
             }
         }
@@ -302,7 +320,7 @@ struct Daemon::Impl {
         instance.control_socket = launched->control_socket;
         instance.cgroup = std::move(launched->cgroup);
         record_instance(name, instance);
-        append_log(name, "\n[bulkheadd: started]\n");
+        append_note(name, instance, "started");
         return json::Object{{"started", text(name)}};
     }
 
@@ -424,6 +442,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config) {
     }
     (void)::chmod((config.paths.state_dir + "/logs").c_str(), 0700);
     (void)::chmod((config.paths.runtime_dir + "/instances").c_str(), 0700);
+    // Before anyone is served: an add cut short by our last death is undone.
+    auto undone = apps::recover_interrupted_adds(config.paths.state_dir);
+    if (!undone) return fail(undone.error());
+    for (const std::string& name : *undone) log_line("undid the unfinished add of " + name);
     impl->config = std::move(config);
     // The socket appears under its name only once it listens (bound under a temporary name,
     // then renamed), so a client that sees it can connect.

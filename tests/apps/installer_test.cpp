@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace bulkhead::apps {
@@ -73,15 +74,23 @@ TEST_F(Installer, AnAppGetsItsOwnUserAndPrivateFiles) {
     EXPECT_EQ(user->pw_gid, record->uid);
     EXPECT_STREQ(user->pw_shell, "/usr/sbin/nologin");
     const fs::path files = app_dir(state.string(), prefix + "a");
-    struct stat info {};
-    ASSERT_EQ(::stat(files.c_str(), &info), 0);
-    EXPECT_EQ(info.st_uid, record->uid);
-    EXPECT_EQ(info.st_mode & 07777U, 0700U);
-    for (const char* file : {"root.erofs", "state.img", "app.toml"}) {
-        ASSERT_EQ(::stat((files / file).c_str(), &info), 0) << file;
-        EXPECT_EQ(info.st_uid, record->uid) << file;
-        EXPECT_EQ(info.st_mode & 07777U, 0600U) << file;
+    struct Expected {
+        const char* file;
+        uid_t uid;
+        gid_t gid;
+        unsigned mode;
+    };
+    // Only the state disk is the app's to write; it may read its image, nobody else may.
+    for (const Expected& expected :
+         {Expected{"", 0, record->uid, 0750}, Expected{"root.erofs", 0, record->uid, 0640},
+          Expected{"state.img", record->uid, record->uid, 0600}, Expected{"app.toml", 0, 0, 0600}}) {
+        struct stat info {};
+        ASSERT_EQ(::stat((files / expected.file).c_str(), &info), 0) << expected.file;
+        EXPECT_EQ(info.st_uid, expected.uid) << expected.file;
+        EXPECT_EQ(info.st_gid, expected.gid) << expected.file;
+        EXPECT_EQ(info.st_mode & 07777U, expected.mode) << expected.file;
     }
+    EXPECT_FALSE(fs::exists(state / "pending" / (prefix + "a")));
     EXPECT_EQ(fs::file_size(files / "state.img"), 8U << 20);
     auto registry = Registry::load(state.string());
     ASSERT_TRUE(registry);
@@ -128,6 +137,130 @@ TEST_F(Installer, RefusedAddsCreateNothing) {
     for (const char* name : {"noimage", "notfs", "bad"})
         EXPECT_FALSE(user_exists(host_user_name(prefix + name))) << name;
     (void)before;
+}
+
+// The image is read with its owner's authority: a tree a user owns cannot carry a file only
+// root may read into an image, whoever adds it.
+TEST_F(Installer, AnImageIsReadAsItsOwner) {
+    const fs::path tree = dir.path() / "tree";
+    dir.write("tree/secret", "root only");
+    ASSERT_EQ(::chmod((tree / "secret").c_str(), 0600), 0);
+    for (const auto& entry : fs::recursive_directory_iterator(tree)) {
+        if (entry.path().filename() != "secret") {
+            ASSERT_EQ(::lchown(entry.path().c_str(), 65534, 65534), 0);
+        }
+    }
+    ASSERT_EQ(::chown(tree.c_str(), 65534, 65534), 0);
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0711), 0);  // the owner must reach its tree by its path
+    const std::string secret_definition = definition("secret");
+    fs::create_directories(state / "apps");
+    const auto before = picture(dir.path());
+    auto refused = add_app(state.string(), secret_definition);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("as its owner (uid 65534, gid 65534, who must be able"), std::string::npos)
+        << refused.error().message;
+    EXPECT_FALSE(user_exists(host_user_name(prefix + "secret")));
+    EXPECT_EQ(picture(dir.path()), before);
+
+    ASSERT_EQ(::chown((tree / "secret").c_str(), 65534, 65534), 0);
+    auto added = add_app(state.string(), definition("owned"));
+    EXPECT_TRUE(added) << added.error().message;
+}
+
+TEST_F(Installer, AnErofsImageIsCopiedAsItsOwner) {
+    const fs::path image = dir.path() / "image.erofs";
+    auto built =
+        run_program_checked({"/usr/bin/mkfs.erofs", "--quiet", image.string(), (dir.path() / "tree").string()});
+    ASSERT_TRUE(built) << built.error().message;
+    ASSERT_EQ(::chown(image.c_str(), 65534, 65534), 0);
+    auto added = add_app(state.string(), definition("copied", "image.erofs"));
+    ASSERT_TRUE(added) << added.error().message;
+    EXPECT_EQ(bulkhead::testing::read_whole_file(app_dir(state.string(), prefix + "copied") + "/root.erofs"),
+              bulkhead::testing::read_whole_file(image));
+
+    ASSERT_EQ(::chown(image.c_str(), 0, 0), 0);
+    ASSERT_EQ(::chmod(image.c_str(), 0600), 0);
+    ASSERT_EQ(::chown(dir.path().c_str(), 65534, 65534), 0);  // a user's directory, root's image in it
+    ASSERT_EQ(::symlink("image.erofs", (dir.path() / "link.erofs").c_str()), 0);
+    ASSERT_TRUE(add_app(state.string(), definition("link", "link.erofs")));  // root's image: root reads it
+    ASSERT_EQ(::lchown(image.c_str(), 65534, 65534), 0);
+    ASSERT_EQ(::chmod(image.c_str(), 0), 0);
+    auto unreadable = add_app(state.string(), definition("unreadable", "image.erofs"));
+    ASSERT_FALSE(unreadable);
+    EXPECT_NE(unreadable.error().message.find("as its owner"), std::string::npos) << unreadable.error().message;
+}
+
+TEST_F(Installer, AnImageOutsideTheDefinitionsDirectoryIsRefused) {
+    const fs::path inner = dir.mkdir("inner");
+    ASSERT_EQ(::symlink("../tree", (inner / "escape").c_str()), 0);
+    ASSERT_EQ(::symlink("/usr", (inner / "absolute").c_str()), 0);
+    auto write = [&](const std::string& name, const std::string& image) {
+        made.push_back(prefix + name);
+        return dir
+            .write("inner/" + name + ".toml", "name = \"" + prefix + name + "\"\nversion = \"1\"\nimage = \"" + image +
+                                                  "\"\n[run]\ncommand = \"/bin/hello\"\n")
+            .string();
+    };
+    const auto before = picture(dir.path());
+    for (const auto& [name, image, message] : std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"up", "../tree", "image: must not have empty, '.' or '..' components"},
+             {"abs", "/usr", "image: must be relative to the definition's directory"},
+             {"escape", "escape", "leads outside the definition's directory"},
+             {"absolute", "absolute", "leads outside the definition's directory"}}) {
+        auto refused = add_app(state.string(), write(name, image));
+        ASSERT_FALSE(refused) << name;
+        EXPECT_NE(refused.error().message.find(message), std::string::npos) << refused.error().message;
+        EXPECT_FALSE(user_exists(host_user_name(prefix + name))) << name;
+    }
+    (void)before;
+}
+
+// An add that stops after the account exists but before the registry names the app (bulkheadd
+// killed) is undone the next time bulkheadd starts.
+TEST_F(Installer, AnInterruptedAddIsUndone) {
+    ASSERT_TRUE(add_app(state.string(), definition("kept")));
+    const std::string user = host_user_name(prefix + "lost");
+    made.push_back(prefix + "lost");
+    ASSERT_TRUE(run_program_checked({"/usr/sbin/groupadd", "--system", "--gid", "609998", user}));
+    ASSERT_TRUE(run_program_checked({"/usr/sbin/useradd", "--system", "--uid", "609998", "--gid", "609998",
+                                     "--no-create-home", "--shell", "/usr/sbin/nologin", user}));
+    fs::create_directories(state / "pending");
+    dir.write("state/pending/" + prefix + "lost", user + "\n");
+    dir.write("state/pending/" + prefix + "kept", host_user_name(prefix + "kept") + "\n");
+    fs::create_directories(state / "apps" / (prefix + "lost"));
+    fs::create_directories(state / "apps" / (".new-" + prefix + "lost-abc123"));
+
+    auto undone = recover_interrupted_adds(state.string());
+    ASSERT_TRUE(undone) << undone.error().message;
+    EXPECT_EQ(*undone, std::vector<std::string>{prefix + "lost"});
+    EXPECT_FALSE(user_exists(user));
+    EXPECT_EQ(::getgrnam(user.c_str()), nullptr);
+    EXPECT_TRUE(user_exists(host_user_name(prefix + "kept")));
+    EXPECT_FALSE(fs::exists(state / "apps" / (prefix + "lost")));
+    EXPECT_FALSE(fs::exists(state / "apps" / (".new-" + prefix + "lost-abc123")));
+    EXPECT_TRUE(fs::exists(state / "apps" / (prefix + "kept") / "root.erofs"));
+    EXPECT_TRUE(fs::is_empty(state / "pending"));
+}
+
+// The registry cannot be written after the account and files exist: all of it goes again.
+TEST_F(Installer, AFailedRegistryWriteUndoesTheAdd) {
+    ASSERT_TRUE(add_app(state.string(), definition("first")));
+    const std::string registry_before = bulkhead::testing::read_whole_file(state / "registry.json");
+    // registry.json becomes a directory once the account exists: the rename onto it fails.
+    const fs::path blocker = dir.write("block-registry", "#!/bin/sh\n/usr/sbin/useradd \"$@\" || exit $?\nrm " +
+                                                             (state / "registry.json").string() + "\nmkdir " +
+                                                             (state / "registry.json").string() + "\n");
+    ASSERT_EQ(::chmod(blocker.c_str(), 0755), 0);
+    HostTools tools;
+    tools.useradd = blocker.string();
+    auto refused = add_app(state.string(), definition("second"), tools);
+    ASSERT_FALSE(refused);
+    EXPECT_FALSE(user_exists(host_user_name(prefix + "second")));
+    EXPECT_EQ(::getgrnam(host_user_name(prefix + "second").c_str()), nullptr);
+    EXPECT_FALSE(fs::exists(app_dir(state.string(), prefix + "second")));
+    EXPECT_FALSE(fs::exists(state / "pending" / (prefix + "second")));
+    fs::remove(state / "registry.json");
+    dir.write("state/registry.json", registry_before);
 }
 
 TEST_F(Installer, RemoveKeepsDataAndUidUntilPurged) {

@@ -226,10 +226,12 @@ TEST(AppVm, AnAppThatFailsIsStartedAgainUnderItsRestartPolicy) {
     ASSERT_TRUE(fs::exists(kKernel / "vmlinuz")) << "run scripts/setup.sh (it fetches the guest kernel)";
     const testing::TempDir dir;
     AppVm vm(dir);
-    // Fails twice, then succeeds: /tmp lives as long as the VM, so it counts the runs.
+    // Fails twice, then succeeds: /tmp lives as long as the VM, so it counts the runs. Each run
+    // leaves a background child holding its output: it must hold up neither a restart nor the end.
     const Conversation said =
         vm.run({"/bin/busybox", "sh", "-c",
-                "n=$(busybox cat /tmp/n 2>/dev/null || echo 0); echo $((n+1)) > /tmp/n; echo run $n; [ $n -ge 2 ]"},
+                "busybox sleep 600 & n=$(busybox cat /tmp/n 2>/dev/null || echo 0); echo $((n+1)) > /tmp/n; "
+                "echo run $n; [ $n -ge 2 ]"},
                std::chrono::seconds(150), false, guest::Restart::on_failure);
     EXPECT_EQ(said.out, "run 0\nrun 1\nrun 2\n") << said.console;
     int restarts = 0;

@@ -1,6 +1,8 @@
 // bulkheadd and `bulkhead app` end to end, with real VMs: an app added, started in its own VM
 // under its own uid, its output in `app logs`, a daemon restart that re-attaches, a stop, a
 // killed VMM reported as a crash, refused requests. Needs root (bulkheadd creates users).
+#include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -8,6 +10,8 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -144,6 +148,17 @@ TEST_F(Bulkheadd, AppLifecycleWithRestartAndCrash) {
     EXPECT_EQ(testing::status_field(static_cast<pid_t>(vmm), "CapEff"), "0000000000000000");
     EXPECT_EQ(testing::status_field(static_cast<pid_t>(vmm), "NoNewPrivs"), "1");
     EXPECT_EQ(testing::status_field(static_cast<pid_t>(vmm), "Seccomp"), "2");
+    // bulkheadd itself keeps only the capabilities it needs, and so does all it starts.
+    std::uint64_t needed = 0;
+    for (const int capability : {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID, CAP_KILL,
+                                 CAP_SETGID, CAP_SETUID, CAP_SETPCAP, CAP_SYS_ADMIN, CAP_SYS_RESOURCE, CAP_AUDIT_WRITE})
+        needed |= std::uint64_t{1} << capability;
+    needed &= std::stoull(testing::status_field(::getpid(), "CapBnd"), nullptr, 16);  // what there was to keep
+    std::array<char, 17> mask{};
+    std::snprintf(mask.data(), mask.size(), "%016llx", static_cast<unsigned long long>(needed));
+    for (const char* set : {"CapEff", "CapPrm", "CapBnd"}) {
+        EXPECT_EQ(testing::status_field(daemon_, set), std::string(mask.data())) << set;
+    }
 
     // The daemon goes away and comes back: the VM keeps running and is re-attached.
     stop_daemon();
