@@ -29,6 +29,7 @@
 #include "json/write.hpp"
 #include "manager/api.hpp"
 #include "manager/guest_log.hpp"
+#include "vmm/qmp.hpp"
 
 namespace bulkhead::manager {
 
@@ -40,6 +41,8 @@ constexpr std::size_t kMaxRequestBytes = 65536;
 constexpr std::size_t kMaxLogBytes = std::size_t{1} << 20;
 constexpr std::size_t kLogTailBytes = 65536;
 constexpr std::uint64_t kStopGraceMs = 15000;
+constexpr std::uint64_t kQuitGraceMs = 5000;
+constexpr int kQmpTimeoutMs = 2000;
 constexpr std::size_t kMaxClients = 64;
 constexpr std::size_t kMaxPendingOutput = std::size_t{256} << 10;  // per client: then stop reading it
 constexpr int kMaxDrainReads = 64;
@@ -94,6 +97,7 @@ struct Instance {
     std::optional<int> vmm_status;  // from waitpid, when we are its parent
     std::string crash;
     bool stop_requested = false;
+    bool quit_requested = false;  // over QMP, after the guest did not stop in time
     std::uint64_t stop_deadline = 0;
     std::optional<jailer::Cgroup> cgroup;
     GuestOutputFilter output_filter;
@@ -225,25 +229,62 @@ struct Daemon::Impl {
     // The socket lives in a directory the app's uid can write: it is opened without following
     // a symlink, and the peer must be this VM's VMM, so a compromised VMM cannot point bulkheadd
     // at another app's socket or anything else on the host.
-    static void connect_control(Instance& instance) {
-        if (instance.control.valid() || instance.pid < 0) return;
-        const UniqueFd handle(::open(instance.control_socket.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    // A unix socket the VM's VMM serves, in its run directory (which the VMM can write): opened
+    // without following a symlink, and accepted only if the VMM itself is the peer.
+    static Result<UniqueFd> connect_vmm_socket(const std::string& path, pid_t vmm) {
+        const UniqueFd handle(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
         struct stat info {};
-        if (!handle.valid() || ::fstat(handle.get(), &info) != 0 || !S_ISSOCK(info.st_mode)) return;
+        if (!handle.valid() || ::fstat(handle.get(), &info) != 0 || !S_ISSOCK(info.st_mode)) {
+            return fail(ErrorCode::not_found, path + " is not a socket");
+        }
         const std::string via = "/proc/self/fd/" + std::to_string(handle.get());
         UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
         std::memcpy(address.sun_path, via.c_str(), via.size() + 1);
-        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return;
+        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+            return fail(Error::from_errno(errno, "connecting to " + path));
+        }
         ucred peer{};
         socklen_t size = sizeof peer;
-        if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || peer.pid != instance.pid) {
-            log_line("the control socket of pid " + std::to_string(instance.pid) + " is served by another process");
+        if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || peer.pid != vmm) {
+            return fail(ErrorCode::permission_denied,
+                        path + " is served by another process than the VMM (pid " + std::to_string(vmm) + ")");
+        }
+        return fd;
+    }
+
+    static void connect_control(Instance& instance) {
+        if (instance.control.valid() || instance.pid < 0) return;
+        auto fd = connect_vmm_socket(instance.control_socket, instance.pid);
+        if (!fd) {
+            if (fd.error().code == ErrorCode::permission_denied) log_line(fd.error().message);
             return;
         }
-        instance.control = std::move(fd);
+        instance.control = std::move(*fd);
         instance.decoder = control::FrameDecoder();
+    }
+
+    // The guest did not finish in time: QEMU is asked over QMP to quit (it flushes the state
+    // disk first); only if that fails, or QEMU is still there kQuitGraceMs later, is it killed.
+    void force_stop(const std::string& name, Instance& instance) const {
+        if (!instance.quit_requested) {
+            instance.quit_requested = true;
+            auto socket = connect_vmm_socket(run_dir(config.paths, name) + "/qmp.sock", instance.pid);
+            auto session = socket ? vmm::QmpSession::open(std::move(*socket), kQmpTimeoutMs)
+                                  : Result<vmm::QmpSession>(fail(socket.error()));
+            auto quit = session ? session->quit(kQmpTimeoutMs) : Result<void>(fail(session.error()));
+            if (quit) {
+                log_line("app " + name + " did not stop in time; its VMM was told to quit");
+                instance.stop_deadline = now_ms() + kQuitGraceMs;
+                return;
+            }
+            log_line("app " + name + " did not stop in time, and QMP failed (" + quit.error().message + ")");
+        }
+        log_line("killing the VMM of " + name);
+        // Through the pidfd: never a signal to whatever process has the number now.
+        (void)::syscall(SYS_pidfd_send_signal, instance.pidfd.get(), SIGKILL, nullptr, 0);
+        instance.stop_deadline = 0;
     }
 
     static void send(Instance& instance, const control::Message& message) {
@@ -500,10 +541,7 @@ Result<void> Daemon::run() {
                 owners.emplace_back(name, false);
             }
             if (instance.stop_requested && instance.stop_deadline != 0 && now_ms() > instance.stop_deadline) {
-                log_line("app " + name + " did not stop in time; killing its VMM");
-                // Through the pidfd: never a signal to whatever process has the number now.
-                (void)::syscall(SYS_pidfd_send_signal, instance.pidfd.get(), SIGKILL, nullptr, 0);
-                instance.stop_deadline = 0;
+                d.force_stop(name, instance);
             }
         }
         if (::poll(fds.data(), fds.size(), 100) < 0 && errno != EINTR) return fail(Error::from_errno(errno, "poll"));

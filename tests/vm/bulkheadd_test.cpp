@@ -5,6 +5,8 @@
 #include <linux/capability.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -20,9 +23,11 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file_io.hpp"
+#include "base/unique_fd.hpp"
 #include "support/proc_status.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
+#include "vmm/qmp.hpp"
 
 extern char** environ;
 
@@ -168,6 +173,27 @@ TEST_F(Bulkheadd, AppLifecycleWithRestartAndCrash) {
     EXPECT_EQ(status()["vmm_pid"], vmm);
     ASSERT_EQ(app({"stop", name}).exit_code, 0);
     EXPECT_TRUE(wait_for_state("stopped", 30)) << status().dump();
+
+    // A guest that cannot answer the stop (its vCPUs paused over QMP here) is ended by QEMU's
+    // own quit over QMP, not by a kill.
+    ASSERT_EQ(app({"start", name}).exit_code, 0);
+    ASSERT_TRUE(wait_for_state("running", 60));
+    {
+        UniqueFd qmp(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        const std::string path = (dir.path() / "run/vm" / name / "qmp.sock").string();
+        std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+        ASSERT_EQ(::connect(qmp.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0) << path;
+        auto session = vmm::QmpSession::open(std::move(qmp), 5000);
+        ASSERT_TRUE(session) << session.error().message;
+        ASSERT_TRUE(session->execute("stop", 5000));
+    }  // QEMU serves one QMP client at a time: this one leaves for bulkheadd
+    ASSERT_EQ(app({"stop", name}).exit_code, 0);
+    EXPECT_TRUE(wait_for_state("stopped", 40)) << status().dump();
+    const std::string daemon_log = testing::read_whole_file(dir.path() / "daemon.log");
+    EXPECT_NE(daemon_log.find("did not stop in time; its VMM was told to quit"), std::string::npos) << daemon_log;
+    EXPECT_EQ(daemon_log.find("killing the VMM"), std::string::npos) << daemon_log;
 
     // A VMM killed from outside is reported as a crash.
     ASSERT_EQ(app({"start", name}).exit_code, 0);
