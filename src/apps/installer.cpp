@@ -135,12 +135,20 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
     if (definition->state_disk_mib > 0 && !keep_state) {
         const std::string state = temp + "/state.img";
         const UniqueFd fd(::open(state.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-        if (!fd.valid() || ::ftruncate(fd.get(), static_cast<off_t>(definition->state_disk_mib) << 20) != 0) {
-            return abandon(Error::from_errno(errno, "creating the state disk"));
+        if (!fd.valid()) return abandon(Error::from_errno(errno, "creating the state disk"));
+        // Every block is reserved now: a VM filling its disk can never find the host's file
+        // system full, and an app that does not fit is refused here rather than later.
+        const std::string size = std::to_string(definition->state_disk_mib) + " MiB";
+        if (const int reserved = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(definition->state_disk_mib) << 20);
+            reserved != 0) {
+            return abandon(reserved == ENOSPC ? Error{ErrorCode::io, "not enough free space in " + state_dir +
+                                                                         " for a state disk of " + size}
+                                              : Error::from_errno(reserved, "reserving the state disk of " + size));
         }
+        // nodiscard: mke2fs would otherwise punch the reservation back out of the file.
         auto formatted = run_program_checked(
             {tools.mkfs_ext4, "-q", "-F", "-L", "state", "-E",
-             "root_owner=" + std::to_string(kGuestAppUid) + ":" + std::to_string(kGuestAppUid), state});
+             "nodiscard,root_owner=" + std::to_string(kGuestAppUid) + ":" + std::to_string(kGuestAppUid), state});
         if (!formatted) return abandon(formatted.error());
     }
 

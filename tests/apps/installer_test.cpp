@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,6 +93,9 @@ TEST_F(Installer, AnAppGetsItsOwnUserAndPrivateFiles) {
     }
     EXPECT_FALSE(fs::exists(state / "pending" / (prefix + "a")));
     EXPECT_EQ(fs::file_size(files / "state.img"), 8U << 20);
+    struct stat disk {};
+    ASSERT_EQ(::stat((files / "state.img").c_str(), &disk), 0);
+    EXPECT_GE(disk.st_blocks * 512, 8 << 20) << "the state disk's blocks are not all reserved";
     auto registry = Registry::load(state.string());
     ASSERT_TRUE(registry);
     ASSERT_NE(registry->find(prefix + "a"), nullptr);
@@ -137,6 +141,22 @@ TEST_F(Installer, RefusedAddsCreateNothing) {
     for (const char* name : {"noimage", "notfs", "bad"})
         EXPECT_FALSE(user_exists(host_user_name(prefix + name))) << name;
     (void)before;
+}
+
+// A state disk is reserved in full when the app is added: one that does not fit is refused.
+TEST_F(Installer, AStateDiskThatDoesNotFitIsRefused) {
+    fs::create_directories(state);
+    ASSERT_EQ(::mount("tmpfs", state.c_str(), "tmpfs", 0, "size=24m"), 0);
+    const std::string too_big = definition("big", "tree", 32);
+    auto refused = add_app(state.string(), too_big);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(
+        refused.error().message.find("not enough free space in " + state.string() + " for a state disk of 32 MiB"),
+        std::string::npos)
+        << refused.error().message;
+    EXPECT_FALSE(user_exists(host_user_name(prefix + "big")));
+    EXPECT_TRUE(fs::is_empty(state / "apps"));
+    ::umount2(state.c_str(), MNT_DETACH);
 }
 
 // The image is read with its owner's authority: a tree a user owns cannot carry a file only
