@@ -13,7 +13,9 @@ if [[ -z $package ]]; then
   exit 1
 fi
 release=${package#linux-image-}
-if [[ -f $dest/$release/manifest ]]; then
+# The module list is part of what was fetched: a changed list fetches again.
+modules_sha=$(sha256sum deps/guest-kernel-modules.txt | cut -d' ' -f1)
+if [[ -f $dest/$release/manifest ]] && grep -qx "modules $modules_sha" "$dest/$release/manifest"; then
   ln -sfn "$release" "$dest/current"
   echo "guest kernel: $release present"
   exit 0
@@ -37,6 +39,7 @@ done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' deps/guest-kernel-modules.txt)
   echo "package $package"
   echo "version $(dpkg-deb -f "$deb" Version)"
   echo "sha256 $(sha256sum "$deb" | cut -d' ' -f1)"
+  echo "modules $modules_sha"
 } >"$staging/manifest"
 rm -rf "${dest:?}/$release"
 mv "$staging" "$dest/$release"

@@ -321,6 +321,11 @@ void Guest::run(const guest::RunSpec& spec, const std::string& port_path) {
 
     app_ = start_app(spec);
     if (!app_) power_off("cannot start the app");
+    // Which hardware source feeds the guest kernel's entropy pool (virtio-rng, from the host).
+    auto rng = read_file_bounded("/sys/class/misc/hw_random/rng_current", 256);
+    std::string rng_name = rng ? *rng : std::string("none");
+    while (!rng_name.empty() && rng_name.back() == '\n') rng_name.pop_back();
+    queue(control::Log{"hardware RNG: " + rng_name});
     queue(control::Log{"started " + spec.argv.front()});
 
     std::uint64_t goodbye_deadline = 0;

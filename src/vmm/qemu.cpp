@@ -90,6 +90,12 @@ public:
                                     "virtserialport,chardev=control,name=bulkhead.ctl",
                                     "-qmp",
                                     "unix:" + escaped(spec.qmp_socket) + ",server=on,wait=off",
+                                    // The guest's entropy from the host's kernel, not only its
+                                    // CPU's (the jail binds /dev/urandom for this).
+                                    "-object",
+                                    "rng-random,id=entropy,filename=/dev/urandom",
+                                    "-device",
+                                    "virtio-rng-pci,rng=entropy",
                                 });
         return argv;
     }

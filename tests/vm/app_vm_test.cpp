@@ -210,6 +210,15 @@ TEST(AppVm, TheAppRunsAsAnUnprivilegedUserWithOnlyLoopbackAndItsOutputReachesThe
     ASSERT_FALSE(said.received.empty()) << "no message from the guest; console:\n" << said.console;
     ASSERT_TRUE(std::holds_alternative<control::Hello>(said.received.front()));
     EXPECT_NE(std::get<control::Hello>(said.received.front()).guest_version.find("bulkhead-guest"), std::string::npos);
+    // The guest's entropy comes from the host through virtio-rng.
+    bool rng_reported = false;
+    for (const control::Message& message : said.received) {
+        if (const auto* log = std::get_if<control::Log>(&message); log && log->text.starts_with("hardware RNG: ")) {
+            EXPECT_EQ(log->text, "hardware RNG: virtio_rng.0");
+            rng_reported = true;
+        }
+    }
+    EXPECT_TRUE(rng_reported) << said.console;
     EXPECT_NE(said.out.find("hello from an app VM\n"), std::string::npos) << said.out;
     EXPECT_NE(said.out.find("uid=1000\n"), std::string::npos) << said.out;
     // The only network interface the app sees is the loopback.

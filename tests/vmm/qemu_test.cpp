@@ -71,6 +71,8 @@ TEST(QemuBackend, DisksConsoleAndControl) {
               chardevs.end());
     EXPECT_EQ(value_of(*argv, "-qmp"), "unix:/vm/qmp.sock,server=on,wait=off");
     EXPECT_EQ(value_of(*argv, "-append"), "console=ttyS0 panic=-1 no_timer_check quiet");
+    EXPECT_EQ(value_of(*argv, "-object"), "rng-random,id=entropy,filename=/dev/urandom");
+    EXPECT_NE(std::find(devices.begin(), devices.end(), "virtio-rng-pci,rng=entropy"), devices.end());
 }
 
 TEST(QemuBackend, AcceleratorMemoryAndNoStateDisk) {
