@@ -21,6 +21,7 @@ declare -A allowed=(
   [vmm]="base json"
   [jailer]="base"
   [manager]="base apps control guest jailer json vmimage vmm"
+  [verity]="base"
   [guest]="base control"
   [vmimage]="base guest initramfs"
 )
