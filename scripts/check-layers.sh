@@ -22,6 +22,7 @@ declare -A allowed=(
   [jailer]="base"
   [manager]="base apps control guest jailer json vmimage vmm"
   [verity]="base"
+  [gpt]="base"
   [guest]="base control"
   [vmimage]="base guest initramfs"
 )

@@ -1,0 +1,183 @@
+#include "gpt/gpt.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/text.hpp"
+
+namespace bulkhead::gpt {
+
+namespace {
+
+constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
+constexpr std::uint64_t kAlignLbas = kMiB / kSectorBytes;
+constexpr std::uint32_t kEntryCount = 128;
+constexpr std::uint32_t kEntryBytes = 128;
+constexpr std::uint64_t kEntryLbas = std::uint64_t{kEntryCount} * kEntryBytes / kSectorBytes;  // 32
+constexpr std::uint32_t kHeaderBytes = 92;
+constexpr std::size_t kMaxNameChars = 36;
+
+std::uint32_t crc32(const unsigned char* data, std::size_t length) {
+    static const std::array<std::uint32_t, 256> table = [] {
+        std::array<std::uint32_t, 256> entries{};
+        for (std::uint32_t n = 0; n < 256; ++n) {
+            std::uint32_t c = n;
+            for (int k = 0; k < 8; ++k) c = (c & 1U) != 0 ? 0xEDB88320U ^ (c >> 1U) : c >> 1U;
+            entries[n] = c;
+        }
+        return entries;
+    }();
+    std::uint32_t crc = 0xFFFFFFFFU;
+    for (std::size_t i = 0; i < length; ++i) crc = table[(crc ^ data[i]) & 0xFFU] ^ (crc >> 8U);
+    return crc ^ 0xFFFFFFFFU;
+}
+
+void put_le(unsigned char* at, std::uint64_t value, int bytes) {
+    for (int i = 0; i < bytes; ++i) at[i] = static_cast<unsigned char>(value >> (8 * i));
+}
+
+// On disk: time_low, time_mid and time_hi little-endian, the rest as written.
+void put_guid(unsigned char* at, const Guid& guid) {
+    static constexpr std::array<int, 16> kOrder = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+    for (std::size_t i = 0; i < 16; ++i) at[i] = guid[static_cast<std::size_t>(kOrder[i])];
+}
+
+Result<void> write_at(int fd, const std::vector<unsigned char>& bytes, std::uint64_t offset) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t put = ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+        if (put < 0 && errno == EINTR) continue;
+        if (put <= 0) return fail(Error::from_errno(errno, "writing the partition table"));
+        done += static_cast<std::size_t>(put);
+    }
+    return {};
+}
+
+std::vector<unsigned char> header(const DiskLayout& layout, std::uint64_t my_lba, std::uint64_t other_lba,
+                                  std::uint64_t entries_lba, std::uint64_t last_lba, std::uint32_t entries_crc) {
+    std::vector<unsigned char> sector(kSectorBytes, 0);
+    std::memcpy(sector.data(), "EFI PART", 8);
+    put_le(&sector[8], 0x00010000, 4);
+    put_le(&sector[12], kHeaderBytes, 4);
+    put_le(&sector[24], my_lba, 8);
+    put_le(&sector[32], other_lba, 8);
+    put_le(&sector[40], 2 + kEntryLbas, 8);             // first usable
+    put_le(&sector[48], last_lba - kEntryLbas - 1, 8);  // last usable
+    put_guid(&sector[56], layout.disk_guid);
+    put_le(&sector[72], entries_lba, 8);
+    put_le(&sector[80], kEntryCount, 4);
+    put_le(&sector[84], kEntryBytes, 4);
+    put_le(&sector[88], entries_crc, 4);
+    put_le(&sector[16], crc32(sector.data(), kHeaderBytes), 4);
+    return sector;
+}
+
+}  // namespace
+
+Result<Guid> parse_guid(std::string_view text) {
+    if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-') {
+        return fail(ErrorCode::parse, concat({"'", text, "' is not a GUID (8-4-4-4-12 hex digits)"}));
+    }
+    Guid guid{};
+    std::size_t byte = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '-') continue;
+        const int high = hex_digit_value(text[i]);
+        const int low = i + 1 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+        if (high < 0 || low < 0) return fail(ErrorCode::parse, concat({"'", text, "' is not a GUID"}));
+        guid[byte++] = static_cast<std::uint8_t>(high * 16 + low);
+        ++i;
+    }
+    return guid;
+}
+
+std::string guid_text(const Guid& guid) {
+    const std::string raw = hex_encode(std::string_view(reinterpret_cast<const char*>(guid.data()), guid.size()));
+    return concat(
+        {raw.substr(0, 8), "-", raw.substr(8, 4), "-", raw.substr(12, 4), "-", raw.substr(16, 4), "-", raw.substr(20)});
+}
+
+Guid guid_from_bytes(std::string_view bytes) {
+    Guid guid{};
+    for (std::size_t i = 0; i < guid.size() && i < bytes.size(); ++i) guid[i] = static_cast<std::uint8_t>(bytes[i]);
+    guid[6] = static_cast<std::uint8_t>((guid[6] & 0x0FU) | 0x40U);
+    guid[8] = static_cast<std::uint8_t>((guid[8] & 0x3FU) | 0x80U);
+    return guid;
+}
+
+std::uint64_t disk_bytes(const DiskLayout& layout) {
+    std::uint64_t total = 2 * kMiB;
+    for (const PartitionSpec& partition : layout.partitions) total += partition.size_bytes;
+    return total;
+}
+
+Result<std::vector<Placement>> place(const DiskLayout& layout) {
+    if (layout.partitions.empty() || layout.partitions.size() > kEntryCount) {
+        return fail(ErrorCode::invalid_argument, "a disk needs 1 to 128 partitions");
+    }
+    std::vector<Placement> placements;
+    std::uint64_t next = kAlignLbas;
+    for (const PartitionSpec& partition : layout.partitions) {
+        if (partition.size_bytes == 0 || partition.size_bytes % kMiB != 0) {
+            return fail(ErrorCode::invalid_argument, "partition " + partition.name + " must be a whole number of MiB");
+        }
+        if (partition.name.size() > kMaxNameChars) {
+            return fail(ErrorCode::invalid_argument,
+                        "partition name " + partition.name + " is longer than 36 characters");
+        }
+        for (const char c : partition.name) {
+            if (c < 0x20 || c > 0x7e) return fail(ErrorCode::invalid_argument, "partition names are printable ASCII");
+        }
+        placements.push_back({next, next + partition.size_bytes / kSectorBytes - 1});
+        next += partition.size_bytes / kSectorBytes;
+    }
+    return placements;
+}
+
+Result<std::vector<Placement>> write_partition_table(int fd, const DiskLayout& layout) {
+    auto placements = place(layout);
+    if (!placements) return fail(placements.error());
+    const std::uint64_t sectors = disk_bytes(layout) / kSectorBytes;
+    const std::uint64_t last_lba = sectors - 1;
+
+    std::vector<unsigned char> entries(std::size_t{kEntryCount} * kEntryBytes, 0);
+    for (std::size_t i = 0; i < layout.partitions.size(); ++i) {
+        const PartitionSpec& partition = layout.partitions[i];
+        unsigned char* entry = &entries[i * kEntryBytes];
+        put_guid(entry, partition.type);
+        put_guid(entry + 16, partition.uuid);
+        put_le(entry + 32, (*placements)[i].first_lba, 8);
+        put_le(entry + 40, (*placements)[i].last_lba, 8);
+        put_le(entry + 48, partition.attributes, 8);
+        for (std::size_t c = 0; c < partition.name.size(); ++c)
+            entry[56 + 2 * c] = static_cast<unsigned char>(partition.name[c]);
+    }
+    const std::uint32_t entries_crc = crc32(entries.data(), entries.size());
+
+    // The protective MBR: one partition of type 0xEE covering the disk (at most 2^32-1 sectors).
+    std::vector<unsigned char> mbr(kSectorBytes, 0);
+    unsigned char* record = &mbr[446];
+    record[1] = 0x00;
+    record[2] = 0x02;  // CHS of LBA 1
+    record[4] = 0xEE;
+    record[5] = record[6] = record[7] = 0xFF;
+    put_le(record + 8, 1, 4);
+    put_le(record + 12, std::min<std::uint64_t>(sectors - 1, 0xFFFFFFFFU), 4);
+    mbr[510] = 0x55;
+    mbr[511] = 0xAA;
+
+    const std::uint64_t backup_entries = last_lba - kEntryLbas;
+    for (const auto& [bytes, offset] : std::vector<std::pair<std::vector<unsigned char>, std::uint64_t>>{
+             {mbr, 0},
+             {header(layout, 1, last_lba, 2, last_lba, entries_crc), kSectorBytes},
+             {entries, 2 * kSectorBytes},
+             {entries, backup_entries * kSectorBytes},
+             {header(layout, last_lba, 1, backup_entries, last_lba, entries_crc), last_lba * kSectorBytes}}) {
+        if (auto written = write_at(fd, bytes, offset); !written) return fail(written.error());
+    }
+    return placements;
+}
+
+}  // namespace bulkhead::gpt
