@@ -11,13 +11,13 @@
 
 #include "base/file_io.hpp"
 #include "base/text.hpp"
+#include "verity/superblock.hpp"
 
 namespace bulkhead::verity {
 
 namespace {
 
 constexpr std::size_t kMaxSalt = 256;
-constexpr std::size_t kSuperblockBytes = 512;
 constexpr std::size_t kReadChunk = std::size_t{1} << 20;
 constexpr int kMaxLevels = 63;
 

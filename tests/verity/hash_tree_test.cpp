@@ -14,6 +14,7 @@
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
 #include "support/temp_dir.hpp"
+#include "verity/superblock.hpp"
 
 namespace bulkhead::verity {
 namespace {
@@ -83,6 +84,18 @@ TEST_P(AgainstVeritysetup, RootHashAndHashDeviceAreIdentical) {
     EXPECT_EQ(our_bytes.size(), tree->hash_bytes);
     EXPECT_EQ(our_bytes.size(), their_bytes.size());
     EXPECT_TRUE(our_bytes == their_bytes) << "the hash devices differ";
+    if (c.superblock) {
+        // What veritysetup wrote reads back as the parameters it was given.
+        auto superblock = parse_superblock(their_bytes);
+        ASSERT_TRUE(superblock) << superblock.error().message;
+        EXPECT_EQ(superblock->data_blocks, c.data_blocks);
+        EXPECT_EQ(superblock->parameters.salt, parameters.salt);
+        EXPECT_EQ(superblock->parameters.uuid, parameters.uuid);
+        EXPECT_EQ(superblock->parameters.algorithm, c.algorithm);
+        EXPECT_EQ(superblock->parameters.data_block_size, c.data_block_size);
+        EXPECT_EQ(superblock->parameters.hash_block_size, c.hash_block_size);
+        EXPECT_EQ(layout_of(*superblock, tree->root_hash).hash_start_block, tree->hash_start_block);
+    }
 
     // veritysetup accepts our hash device for the data, and refuses it after one flipped byte.
     const std::vector<std::string> verify = {"/usr/sbin/veritysetup", "verify", data_path.string(), ours_path,
@@ -135,6 +148,32 @@ TEST(HashTree, BadInputIsRefused) {
     parameters.data_block_size = 4096;
     parameters.salt = std::string(257, 's');
     EXPECT_FALSE(check_parameters(parameters));
+}
+
+TEST(Superblock, MalformedOnesAreRefused) {
+    const testing::TempDir dir;
+    const auto data_path = dir.write("data.img", std::string(8192, 'd'));
+    const UniqueFd data_fd(::open(data_path.c_str(), O_RDONLY | O_CLOEXEC));
+    const UniqueFd hash_fd(::open((dir.path() / "hash").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    Parameters parameters;
+    parameters.salt = "salt";
+    ASSERT_TRUE(build_hash_tree(data_fd.get(), 8192, hash_fd.get(), parameters));
+    const std::string good = testing::read_whole_file(dir.path() / "hash").substr(0, kSuperblockBytes);
+    ASSERT_TRUE(parse_superblock(good));
+    auto with = [&](std::size_t at, std::string_view bytes) {
+        std::string changed = good;
+        changed.replace(at, bytes.size(), bytes);
+        return parse_superblock(changed);
+    };
+    EXPECT_FALSE(parse_superblock(good.substr(0, 511)));
+    EXPECT_FALSE(with(0, "Verity"));                             // signature
+    EXPECT_FALSE(with(8, std::string("\x02", 1)));               // version
+    EXPECT_FALSE(with(12, std::string("\x00", 1)));              // Chrome OS hash type
+    EXPECT_FALSE(with(32, std::string("md5\0\0\0", 6)));         // algorithm
+    EXPECT_FALSE(with(32, std::string("sha256\0x", 8)));         // bytes after the name
+    EXPECT_FALSE(with(64, std::string("\x00\x30\x00\x00", 4)));  // 12288-byte blocks
+    EXPECT_FALSE(with(72, std::string(8, '\0')));                // no data blocks
+    EXPECT_FALSE(with(80, std::string("\x01\x01", 2)));          // 257-byte salt
 }
 
 TEST(HashTree, TheKernelTableNamesEverything) {
