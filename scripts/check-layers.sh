@@ -23,6 +23,7 @@ declare -A allowed=(
   [manager]="base apps control guest jailer json vmimage vmm"
   [verity]="base"
   [gpt]="base"
+  [devmapper]="base"
   [guest]="base control"
   [vmimage]="base guest initramfs"
 )
