@@ -74,7 +74,90 @@ std::vector<unsigned char> header(const DiskLayout& layout, std::uint64_t my_lba
     return sector;
 }
 
+std::uint64_t get_le(std::string_view bytes, std::size_t at, int width) {
+    std::uint64_t value = 0;
+    for (int i = width - 1; i >= 0; --i) {
+        value = value << 8U | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
+    }
+    return value;
+}
+
+Guid get_guid(std::string_view bytes, std::size_t at) {
+    static constexpr std::array<int, 16> kOrder = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+    Guid guid{};
+    for (std::size_t i = 0; i < 16; ++i) {
+        guid[static_cast<std::size_t>(kOrder[i])] = static_cast<std::uint8_t>(bytes[at + i]);
+    }
+    return guid;
+}
+
 }  // namespace
+
+Result<std::vector<Entry>> parse_partition_table(std::string_view first_sectors, std::uint64_t disk_bytes) {
+    constexpr std::size_t kNeeded = (2 + kEntryLbas) * kSectorBytes;
+    if (first_sectors.size() < kNeeded || disk_bytes < 2 * kMiB || disk_bytes % kSectorBytes != 0) {
+        return fail(ErrorCode::parse, "the disk is too small for a GPT");
+    }
+    const std::string_view header = first_sectors.substr(kSectorBytes, kSectorBytes);
+    if (header.substr(0, 8) != "EFI PART") return fail(ErrorCode::parse, "no GPT header (signature)");
+    if (get_le(header, 8, 4) != 0x00010000 || get_le(header, 12, 4) != kHeaderBytes) {
+        return fail(ErrorCode::parse, "unsupported GPT header revision or size");
+    }
+    std::string checked(header.substr(0, kHeaderBytes));
+    std::memset(checked.data() + 16, 0, 4);
+    if (crc32(reinterpret_cast<const unsigned char*>(checked.data()), kHeaderBytes) != get_le(header, 16, 4)) {
+        return fail(ErrorCode::parse, "the GPT header's CRC does not match");
+    }
+    const std::uint64_t last_lba = disk_bytes / kSectorBytes - 1;
+    const std::uint64_t first_usable = get_le(header, 40, 8);
+    const std::uint64_t last_usable = get_le(header, 48, 8);
+    if (get_le(header, 24, 8) != 1 || get_le(header, 72, 8) != 2 || get_le(header, 80, 4) != kEntryCount ||
+        get_le(header, 84, 4) != kEntryBytes || first_usable < 2 + kEntryLbas || last_usable >= last_lba ||
+        first_usable > last_usable) {
+        return fail(ErrorCode::parse, "the GPT header describes a layout we do not write or read");
+    }
+    const std::string_view entries = first_sectors.substr(2 * kSectorBytes, std::size_t{kEntryCount} * kEntryBytes);
+    if (crc32(reinterpret_cast<const unsigned char*>(entries.data()), entries.size()) != get_le(header, 88, 4)) {
+        return fail(ErrorCode::parse, "the GPT entries' CRC does not match");
+    }
+    std::vector<Entry> used;
+    for (std::uint32_t i = 0; i < kEntryCount; ++i) {
+        const std::string_view raw = entries.substr(std::size_t{i} * kEntryBytes, kEntryBytes);
+        Entry entry;
+        entry.type = get_guid(raw, 0);
+        if (entry.type == Guid{}) continue;
+        entry.number = i + 1;
+        entry.uuid = get_guid(raw, 16);
+        entry.first_lba = get_le(raw, 32, 8);
+        entry.last_lba = get_le(raw, 40, 8);
+        entry.attributes = get_le(raw, 48, 8);
+        if (entry.first_lba < first_usable || entry.last_lba > last_usable || entry.first_lba > entry.last_lba) {
+            return fail(ErrorCode::parse,
+                        "GPT entry " + std::to_string(entry.number) + " lies outside the usable area");
+        }
+        for (std::size_t c = 0; c < kMaxNameChars; ++c) {
+            const auto low = static_cast<unsigned char>(raw[56 + 2 * c]);
+            const auto high = static_cast<unsigned char>(raw[57 + 2 * c]);
+            if (low == 0 && high == 0) break;
+            entry.name.push_back(high == 0 && low >= 0x20 && low < 0x7f ? static_cast<char>(low) : '?');
+        }
+        used.push_back(std::move(entry));
+    }
+    return used;
+}
+
+Result<std::vector<Entry>> read_partition_table(int fd, std::uint64_t disk_bytes) {
+    std::string sectors((2 + kEntryLbas) * kSectorBytes, '\0');
+    std::size_t done = 0;
+    while (done < sectors.size()) {
+        const ssize_t got = ::pread(fd, sectors.data() + done, sectors.size() - done, static_cast<off_t>(done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return fail(Error::from_errno(errno, "reading the partition table"));
+        if (got == 0) return fail(ErrorCode::parse, "the disk is too small for a GPT");
+        done += static_cast<std::size_t>(got);
+    }
+    return parse_partition_table(sectors, disk_bytes);
+}
 
 Result<Guid> parse_guid(std::string_view text) {
     if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-') {

@@ -60,4 +60,22 @@ Result<std::vector<Placement>> place(const DiskLayout& layout);
 // device); partition contents are the caller's.
 Result<std::vector<Placement>> write_partition_table(int fd, const DiskLayout& layout);
 
+struct Entry {
+    std::uint32_t number = 0;  // 1-based, as the kernel numbers partitions
+    Guid type{};
+    Guid uuid{};
+    std::uint64_t first_lba = 0;
+    std::uint64_t last_lba = 0;
+    std::uint64_t attributes = 0;
+    std::string name;  // its ASCII part; other characters become '?'
+};
+
+// Reads the primary table of a disk of `disk_bytes` from `fd`: the header's signature, size,
+// CRC and position, the entries' CRC, and every used entry inside the usable area. The backup
+// table is not consulted (a disk whose primary table is bad does not boot).
+Result<std::vector<Entry>> read_partition_table(int fd, std::uint64_t disk_bytes);
+
+// The same, from the first 34 sectors of a disk already read (for tests and fuzzing).
+Result<std::vector<Entry>> parse_partition_table(std::string_view first_sectors, std::uint64_t disk_bytes);
+
 }  // namespace bulkhead::gpt

@@ -81,6 +81,39 @@ TEST(Gpt, SfdiskAndSgdiskReadWhatWeWrite) {
     EXPECT_EQ(partitions[1].value("attrs", ""), "GUID:60");
 }
 
+TEST(Gpt, WhatWeWriteReadsBackAndDamageIsFound) {
+    const testing::TempDir dir;
+    const DiskLayout layout = sample_layout();
+    const std::string disk = (dir.path() / "disk.img").string();
+    const UniqueFd fd(::open(disk.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    ASSERT_EQ(::ftruncate(fd.get(), static_cast<off_t>(disk_bytes(layout))), 0);
+    auto placed = write_partition_table(fd.get(), layout);
+    ASSERT_TRUE(placed);
+    auto entries = read_partition_table(fd.get(), disk_bytes(layout));
+    ASSERT_TRUE(entries) << entries.error().message;
+    ASSERT_EQ(entries->size(), 3U);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ((*entries)[i].number, i + 1);
+        EXPECT_EQ((*entries)[i].name, layout.partitions[i].name);
+        EXPECT_EQ((*entries)[i].type, layout.partitions[i].type);
+        EXPECT_EQ((*entries)[i].uuid, layout.partitions[i].uuid);
+        EXPECT_EQ((*entries)[i].first_lba, (*placed)[i].first_lba);
+        EXPECT_EQ((*entries)[i].last_lba, (*placed)[i].last_lba);
+        EXPECT_EQ((*entries)[i].attributes, layout.partitions[i].attributes);
+    }
+    const std::string good = testing::read_whole_file(disk).substr(0, 34 * 512);
+    auto damaged = [&](std::size_t at) {
+        std::string copy = good;
+        copy[at] = static_cast<char>(copy[at] ^ 0x10);
+        return parse_partition_table(copy, disk_bytes(layout));
+    };
+    EXPECT_FALSE(damaged(512));         // signature
+    EXPECT_FALSE(damaged(512 + 40));    // a header field: its CRC no longer matches
+    EXPECT_FALSE(damaged(1024 + 130));  // an entry: the entries' CRC no longer matches
+    EXPECT_FALSE(parse_partition_table(good.substr(0, 1000), disk_bytes(layout)));
+    EXPECT_FALSE(parse_partition_table(good, 1 << 20));  // a disk smaller than the table says
+}
+
 TEST(Gpt, BadLayoutsAreRefused) {
     DiskLayout layout = sample_layout();
     layout.partitions[0].size_bytes = 12345;
