@@ -24,6 +24,7 @@ declare -A allowed=(
   [verity]="base"
   [gpt]="base"
   [devmapper]="base"
+  [initrd]="base gpt"
   [guest]="base control"
   [vmimage]="base guest initramfs"
 )
