@@ -59,7 +59,7 @@ Result<Found> find_partitions(const std::string& sys, const std::string& dev, co
         const std::string name = disk.path().filename().string();
         auto sectors = read_number(disk.path() / "size");
         if (!sectors || *sectors < 4096) continue;  // under 2 MiB: no GPT of ours
-        const UniqueFd fd(::open((dev + "/" + name).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+        const UniqueFd fd(::open(concat({dev, "/", name}).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
         if (!fd.valid()) continue;
         auto entries = gpt::read_partition_table(fd.get(), *sectors * gpt::kSectorBytes);
         if (!entries) continue;  // not a GPT disk (or a damaged one: it cannot hold our root)
@@ -73,7 +73,7 @@ Result<Found> find_partitions(const std::string& sys, const std::string& dev, co
             }
             const std::string device = partition_device(disk.path(), entry.number);
             if (device.empty()) continue;  // the kernel has not made its device yet
-            slot = dev + "/" + device;
+            slot = concat({dev, "/", device});
             (is_root ? root_disk : verity_disk) = name;
         }
     }
