@@ -40,6 +40,7 @@
 #include "control/messages.hpp"
 #include "guest/devices.hpp"
 #include "guest/run_spec.hpp"
+#include "initrd/modules.hpp"
 
 #ifndef BULKHEAD_VERSION
 #error "BULKHEAD_VERSION must be defined by the build"
@@ -86,21 +87,6 @@ void mount_or_say(const char* source, const char* target, const char* type, unsi
     ::mkdir(target, 0755);
     if (::mount(source, target, type, flags, options) != 0) {
         say(Error::from_errno(errno, std::string("mount ") + target).message);
-    }
-}
-
-void load_modules() {
-    std::vector<std::string> modules;
-    std::error_code error;
-    for (const auto& entry : std::filesystem::directory_iterator("/lib/modules", error)) {
-        if (entry.path().extension() == ".ko") modules.push_back(entry.path().string());
-    }
-    std::sort(modules.begin(), modules.end());  // named NN-name.ko: load order
-    for (const std::string& module : modules) {
-        const UniqueFd fd(::open(module.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd.valid() || (::syscall(SYS_finit_module, fd.get(), "", 0) != 0 && errno != EEXIST)) {
-            say(Error::from_errno(errno, "loading " + module).message);
-        }
     }
 }
 
@@ -419,7 +405,7 @@ void run_guest() {
     mount_or_say("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
     mount_or_say("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC);
     mount_or_say("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
-    load_modules();
+    (void)initrd::load_modules("/lib/modules", say);
 
     auto root_disk = wait_for([] { return guest::find_disk_by_serial("/", "bulkhead-root"); }, "the app's root disk");
     if (!root_disk) power_off("no root disk");

@@ -17,7 +17,6 @@ namespace bulkhead::verity {
 
 namespace {
 
-constexpr std::size_t kMaxSalt = 256;
 constexpr std::size_t kReadChunk = std::size_t{1} << 20;
 constexpr int kMaxLevels = 63;
 
@@ -29,8 +28,6 @@ using MdContext = std::unique_ptr<EVP_MD_CTX, MdContextDeleter>;
 const EVP_MD* message_digest(Algorithm algorithm) {
     return algorithm == Algorithm::sha512 ? EVP_sha512() : EVP_sha256();
 }
-
-bool power_of_two_in_range(std::uint32_t size) { return size >= 512 && size <= 4096 && (size & (size - 1)) == 0; }
 
 // Hashes blocks as salt || block. The salt goes into a template context once; each block
 // starts from a copy of it.
@@ -88,19 +85,6 @@ void put_le(unsigned char* at, std::uint64_t value, int bytes) {
 }
 
 }  // namespace
-
-std::string_view algorithm_name(Algorithm algorithm) noexcept {
-    return algorithm == Algorithm::sha512 ? "sha512" : "sha256";
-}
-
-Result<void> check_parameters(const Parameters& parameters) {
-    if (!power_of_two_in_range(parameters.data_block_size) || !power_of_two_in_range(parameters.hash_block_size)) {
-        return fail(ErrorCode::invalid_argument, "verity block sizes must be powers of two from 512 to 4096 bytes");
-    }
-    if (parameters.salt.size() > kMaxSalt)
-        return fail(ErrorCode::invalid_argument, "a verity salt is at most 256 bytes");
-    return {};
-}
 
 Result<HashTree> build_hash_tree(int data_fd, std::uint64_t data_bytes, int hash_fd, const Parameters& parameters) {
     if (auto checked = check_parameters(parameters); !checked) return fail(checked.error());
@@ -234,14 +218,6 @@ Result<HashTree> build_hash_tree(int data_fd, std::uint64_t data_bytes, int hash
     if (!hasher.hash(below.data(), below.size(), root_out)) return fail(ErrorCode::internal, "hashing failed");
     tree.root_hash = std::move(root);
     return tree;
-}
-
-std::string verity_table(const std::string& data_device, const std::string& hash_device, const HashTree& tree,
-                         const Parameters& parameters) {
-    return concat({"1 ", data_device, " ", hash_device, " ", std::to_string(parameters.data_block_size), " ",
-                   std::to_string(parameters.hash_block_size), " ", std::to_string(tree.data_blocks), " ",
-                   std::to_string(tree.hash_start_block), " ", algorithm_name(parameters.algorithm), " ",
-                   hex_encode(tree.root_hash), " ", parameters.salt.empty() ? "-" : hex_encode(parameters.salt)});
 }
 
 }  // namespace bulkhead::verity

@@ -1,0 +1,161 @@
+// bulkhead-initrd: /init of the system core's initramfs (docs/IMAGE.md). No shell, no busybox,
+// no emergency mode: it loads the modules it carries, reads the verity root hash and image
+// version from the kernel command line (part of the signed unified kernel image), finds the
+// root and verity partitions by the UUIDs derived from that hash, makes the verified root a
+// read-only device-mapper device (any corruption found later restarts the machine), mounts it
+// read-only, moves into it and runs bulkhead-init. Any failure is written to the console and
+// the machine reboots. A static binary; it never returns.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <ctime>
+#include <exception>
+#include <string>
+
+#include "base/file_io.hpp"
+#include "base/text.hpp"
+#include "base/unique_fd.hpp"
+#include "devmapper/devmapper.hpp"
+#include "initrd/boot_args.hpp"
+#include "initrd/modules.hpp"
+#include "initrd/partitions.hpp"
+#include "verity/hash_tree.hpp"
+#include "verity/superblock.hpp"
+
+namespace {
+
+using namespace bulkhead;
+
+constexpr int kDiskWaitMs = 15000;
+constexpr const char* kNewRoot = "/sysroot";
+constexpr const char* kInit = "/sbin/bulkhead-init";
+
+void say(const std::string& line) {
+    const std::string text = "bulkhead-initrd: " + line + "\n";
+    (void)!::write(STDERR_FILENO, text.data(), text.size());
+}
+
+[[noreturn]] void reboot_now(const std::string& why) {
+    say("cannot boot: " + why);
+    say("rebooting (Bulkhead has no rescue shell)");
+    ::sync();
+    timespec pause{3, 0};
+    ::nanosleep(&pause, nullptr);  // time for the console to show why
+    ::reboot(RB_AUTOBOOT);
+    for (;;) ::pause();
+}
+
+void must_mount(const char* source, const char* target, const char* type, unsigned long flags,
+                const char* options = nullptr) {
+    ::mkdir(target, 0755);
+    if (::mount(source, target, type, flags, options) != 0) {
+        reboot_now(Error::from_errno(errno, std::string("mounting ") + target).message);
+    }
+}
+
+std::uint64_t now_ms() {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<std::uint64_t>(now.tv_sec) * 1000 + static_cast<std::uint64_t>(now.tv_nsec) / 1000000;
+}
+
+Result<std::uint64_t> device_bytes(const std::string& device) {
+    const std::string name = device.substr(device.rfind('/') + 1);
+    auto size = read_file_bounded("/sys/class/block/" + name + "/size", 64);
+    if (!size) return fail(size.error());
+    std::uint64_t sectors = 0;
+    for (const char c : *size) {
+        if (c == '\n') break;
+        if (c < '0' || c > '9') return fail(ErrorCode::parse, "bad size of " + device);
+        sectors = sectors * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return sectors * 512;
+}
+
+[[noreturn]] void boot() {
+    must_mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755");
+    must_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    must_mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    if (initrd::load_modules("/lib/modules", say) != 0) reboot_now("a kernel module did not load");
+
+    auto command_line = read_file_bounded("/proc/cmdline", 8192);
+    if (!command_line) reboot_now(command_line.error().message);
+    auto args = initrd::parse_boot_args(*command_line);
+    if (!args) reboot_now(args.error().message);
+    say("image " + args->version + ", verity root hash " + hex_encode(args->root_hash));
+
+    // Disks appear while the virtio (or other) drivers probe: look again until they do.
+    const std::uint64_t deadline = now_ms() + kDiskWaitMs;
+    Result<initrd::Found> found = fail(ErrorCode::not_found, "not looked yet");
+    for (;;) {
+        found = initrd::find_partitions("/sys", "/dev", initrd::root_partition_uuid(args->root_hash),
+                                        initrd::verity_partition_uuid(args->root_hash));
+        if (found || found.error().code != ErrorCode::not_found || now_ms() > deadline) break;
+        timespec pause{0, 50L * 1000 * 1000};
+        ::nanosleep(&pause, nullptr);
+    }
+    if (!found) reboot_now(found.error().message);
+    say("root " + found->root + ", verity " + found->verity);
+
+    // The superblock is not trusted: a wrong one only gives a tree whose root does not match the
+    // hash from the signed command line, and the kernel refuses every block.
+    const UniqueFd verity_fd(::open(found->verity.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!verity_fd.valid()) reboot_now(Error::from_errno(errno, "opening " + found->verity).message);
+    std::string header(verity::kSuperblockBytes, '\0');
+    if (::pread(verity_fd.get(), header.data(), header.size(), 0) != static_cast<ssize_t>(header.size())) {
+        reboot_now("cannot read the verity superblock");
+    }
+    auto superblock = verity::parse_superblock(header);
+    if (!superblock) reboot_now(superblock.error().message);
+    const std::size_t digest = superblock->parameters.algorithm == verity::Algorithm::sha512 ? 64 : 32;
+    if (args->root_hash.size() != digest) reboot_now("the root hash does not fit the verity algorithm");
+    auto root_bytes = device_bytes(found->root);
+    const std::uint64_t data_bytes = superblock->data_blocks * superblock->parameters.data_block_size;
+    if (!root_bytes || data_bytes > *root_bytes) reboot_now("the verity data is larger than the root partition");
+
+    const verity::HashTree tree = verity::layout_of(*superblock, args->root_hash);
+    // Corruption found at any time later restarts the machine rather than handing out errors.
+    const std::string table =
+        verity::verity_table(found->root, found->verity, tree, superblock->parameters) + " 1 restart_on_corruption";
+    auto device =
+        devmapper::create_read_only_device("/dev/mapper/control", "bulkhead-root", {data_bytes / 512, "verity", table});
+    if (!device) reboot_now(device.error().message);
+    must_mount(device->c_str(), kNewRoot, "erofs", MS_RDONLY | MS_NOSUID | MS_NODEV);
+    say("verified root " + *device + " mounted read-only");
+
+    // Into the new root: the kernel file systems move along, the initramfs stays behind.
+    for (const char* kept : {"/dev", "/proc", "/sys"}) {
+        const std::string target = std::string(kNewRoot) + kept;
+        if (::mount(kept, target.c_str(), nullptr, MS_MOVE, nullptr) != 0) {
+            reboot_now(Error::from_errno(errno, std::string("moving ") + kept).message);
+        }
+    }
+    if (::chdir(kNewRoot) != 0 || ::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0 || ::chroot(".") != 0 ||
+        ::chdir("/") != 0) {
+        reboot_now(Error::from_errno(errno, "switching to the verified root").message);
+    }
+    const std::string version = "BULKHEAD_IMAGE_VERSION=" + args->version;
+    const std::array<char*, 2> argv = {const_cast<char*>(kInit), nullptr};
+    const std::array<char*, 2> envp = {const_cast<char*>(version.c_str()), nullptr};
+    ::execve(kInit, argv.data(), envp.data());
+    reboot_now(Error::from_errno(errno, std::string("starting ") + kInit).message);
+}
+
+}  // namespace
+
+int main() {
+    if (::getpid() != 1) {
+        say("runs only as PID 1 of the system's initramfs");
+        return 2;
+    }
+    try {
+        boot();
+    } catch (const std::exception& unexpected) {
+        reboot_now(std::string("internal error: ") + unexpected.what());
+    }
+}
