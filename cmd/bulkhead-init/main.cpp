@@ -1,0 +1,242 @@
+// bulkhead-init: PID 1 of the system core (docs/IMAGE.md), started by bulkhead-initrd on the
+// verified, read-only root. Not systemd, no shell, no getty, no network set-up: it mounts the
+// kernel file systems and tmpfs for /run and /tmp, applies the kernel hardening settings,
+// reports the boot's security state on the console (image version, Secure Boot, the verified
+// read-only root), then starts bulkheadd and keeps it running. SIGINT (Ctrl-Alt-Del) and
+// SIGTERM reboot, SIGUSR2 powers off: bulkheadd is stopped, everything else is killed, file
+// systems are synced and unmounted. A static binary; it never exits.
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <ctime>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "base/file_io.hpp"
+#include "base/text.hpp"
+#include "base/unique_fd.hpp"
+
+namespace {
+
+using namespace bulkhead;
+
+constexpr const char* kDaemon = "/usr/sbin/bulkheadd";
+constexpr time_t kRestartPauseSeconds = 2;
+constexpr std::uint64_t kStopGraceMs = 10000;
+
+// Kernel settings of the core; a missing one (a kernel built without it) is reported.
+constexpr std::array<std::pair<const char*, const char*>, 18> kHardening = {{
+    {"kernel/kptr_restrict", "2"},
+    {"kernel/dmesg_restrict", "1"},
+    {"kernel/unprivileged_bpf_disabled", "1"},
+    {"net/core/bpf_jit_harden", "2"},
+    {"kernel/kexec_load_disabled", "1"},
+    {"kernel/sysrq", "0"},
+    {"kernel/perf_event_paranoid", "3"},
+    {"kernel/yama/ptrace_scope", "2"},
+    {"kernel/core_pattern", "|/bin/false"},
+    {"fs/suid_dumpable", "0"},
+    {"fs/protected_hardlinks", "1"},
+    {"fs/protected_symlinks", "1"},
+    {"fs/protected_fifos", "2"},
+    {"fs/protected_regular", "2"},
+    {"dev/tty/ldisc_autoload", "0"},
+    {"vm/unprivileged_userfaultfd", "0"},
+    {"vm/mmap_min_addr", "65536"},
+    // Last: no module can be loaded from here on (the initrd loaded what the core needs).
+    {"kernel/modules_disabled", "1"},
+}};
+
+void say(const std::string& line) {
+    const std::string text = "bulkhead-init: " + line + "\n";
+    (void)!::write(STDERR_FILENO, text.data(), text.size());
+}
+
+std::uint64_t now_ms() {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<std::uint64_t>(now.tv_sec) * 1000 + static_cast<std::uint64_t>(now.tv_nsec) / 1000000;
+}
+
+void mount_or_say(const char* source, const char* target, const char* type, unsigned long flags,
+                  const char* options = nullptr) {
+    ::mkdir(target, 0755);
+    if (::mount(source, target, type, flags, options) != 0 && errno != EBUSY) {
+        say(Error::from_errno(errno, std::string("mounting ") + target).message);
+    }
+}
+
+void harden() {
+    int missing = 0;
+    for (const auto& [name, value] : kHardening) {
+        const std::string path = std::string("/proc/sys/") + name;
+        const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        const std::string_view text(value);
+        if (!fd.valid() || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+            say(Error::from_errno(errno, std::string("setting ") + name).message);
+            ++missing;
+        }
+    }
+    say("kernel hardening: " + std::to_string(kHardening.size() - static_cast<std::size_t>(missing)) + " of " +
+        std::to_string(kHardening.size()) + " settings applied");
+}
+
+// What the firmware says about Secure Boot: the SecureBoot variable (4 bytes of attributes,
+// then 1 for enabled).
+std::string secure_boot_state() {
+    auto variable = read_file_bounded("/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c", 64);
+    if (!variable) return "unknown (no EFI variable)";
+    if (variable->size() != 5) return "unknown (malformed variable)";
+    return (*variable)[4] == 1 ? "enabled" : "disabled";
+}
+
+// The root file system as the kernel sees it: its device, type and options.
+std::string root_state() {
+    auto mounts = read_file_bounded("/proc/self/mountinfo", 1 << 20);
+    if (!mounts) return "unknown";
+    std::size_t at = 0;
+    while (at < mounts->size()) {
+        const std::size_t end = std::min(mounts->find('\n', at), mounts->size());
+        const std::string line = mounts->substr(at, end - at);
+        at = end + 1;
+        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - TYPE SOURCE SUPER_OPTIONS
+        std::vector<std::string> fields;
+        for (std::size_t from = 0; from < line.size();) {
+            const std::size_t space = std::min(line.find(' ', from), line.size());
+            fields.push_back(line.substr(from, space - from));
+            from = space + 1;
+        }
+        if (fields.size() < 10 || fields[4] != "/") continue;
+        std::size_t dash = 6;
+        while (dash < fields.size() && fields[dash] != "-") ++dash;
+        if (dash + 2 >= fields.size()) continue;
+        const std::string& source = fields[dash + 2];
+        std::string dm_name;
+        if (source.starts_with("/dev/dm-")) {
+            auto name = read_file_bounded("/sys/block/" + source.substr(5) + "/dm/name", 256);
+            if (name) dm_name = name->substr(0, name->find('\n'));
+        }
+        const bool read_only = fields[5] == "ro" || fields[5].starts_with("ro,");
+        return concat({source, dm_name.empty() ? "" : " (" + dm_name + ")", " ", fields[dash + 1],
+                       read_only ? " read-only" : " WRITABLE"});
+    }
+    return "unknown";
+}
+
+pid_t start_daemon() {
+    const pid_t pid = ::fork();
+    if (pid != 0) return pid;
+    sigset_t none;
+    sigemptyset(&none);
+    ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    ::setsid();
+    const std::array<const char*, 12> argv = {kDaemon,
+                                              "--state-dir",
+                                              "/run/bulkhead-state",
+                                              "--kernel-dir",
+                                              "/usr/lib/bulkhead/guest-kernel",
+                                              "--module-list",
+                                              "/usr/lib/bulkhead/guest-kernel/modules.txt",
+                                              "--guest-init",
+                                              "/usr/lib/bulkhead/bulkhead-guest",
+                                              "--accel",
+                                              "auto",
+                                              nullptr};
+    const std::array<const char*, 2> envp = {"PATH=/usr/sbin:/usr/bin", nullptr};
+    ::execve(kDaemon, const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp.data()));
+    say(Error::from_errno(errno, std::string("starting ") + kDaemon).message);
+    ::_exit(127);
+}
+
+[[noreturn]] void shut_down(pid_t daemon, bool power_off) {
+    say(power_off ? "powering off" : "rebooting");
+    if (daemon > 0) {
+        ::kill(daemon, SIGTERM);
+        const std::uint64_t deadline = now_ms() + kStopGraceMs;
+        while (now_ms() < deadline && ::waitpid(daemon, nullptr, WNOHANG) == 0) {
+            timespec pause{0, 100L * 1000 * 1000};
+            ::nanosleep(&pause, nullptr);
+        }
+    }
+    ::kill(-1, SIGTERM);
+    timespec grace{2, 0};
+    ::nanosleep(&grace, nullptr);
+    ::kill(-1, SIGKILL);
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    ::sync();
+    for (const char* target : {"/tmp", "/run", "/sys/firmware/efi/efivars"}) ::umount2(target, MNT_DETACH);
+    ::reboot(power_off ? RB_POWER_OFF : RB_AUTOBOOT);
+    for (;;) ::pause();
+}
+
+[[noreturn]] void run() {
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (const int signal : {SIGCHLD, SIGINT, SIGTERM, SIGUSR2}) sigaddset(&handled, signal);
+    ::pthread_sigmask(SIG_BLOCK, &handled, nullptr);
+    const UniqueFd signals(::signalfd(-1, &handled, SFD_CLOEXEC));
+    // Ctrl-Alt-Del becomes SIGINT to us instead of an immediate reboot.
+    ::reboot(RB_DISABLE_CAD);
+
+    mount_or_say("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2");
+    mount_or_say("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    mount_or_say("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755");
+    mount_or_say("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+    mount_or_say("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777");
+    mount_or_say("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    mount_or_say("efivarfs", "/sys/firmware/efi/efivars", "efivarfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
+    harden();
+
+    const char* version = std::getenv("BULKHEAD_IMAGE_VERSION");  // NOLINT(concurrency-mt-unsafe): one thread
+    say(concat({"image ", version != nullptr ? version : "unknown", "; Secure Boot: ", secure_boot_state(),
+                "; root: ", root_state()}));
+
+    pid_t daemon = start_daemon();
+    for (;;) {
+        signalfd_siginfo info{};
+        if (::read(signals.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) continue;
+        if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) shut_down(daemon, false);
+        if (info.ssi_signo == SIGUSR2) shut_down(daemon, true);
+        for (;;) {
+            int status = 0;
+            const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+            if (pid <= 0) break;
+            if (pid == daemon) {
+                say("bulkheadd ended (" +
+                    (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                         : "status " + std::to_string(WEXITSTATUS(status))) +
+                    "); starting it again");
+                timespec pause{kRestartPauseSeconds, 0};
+                ::nanosleep(&pause, nullptr);
+                daemon = start_daemon();
+            }
+        }
+    }
+}
+
+}  // namespace
+
+int main() {
+    if (::getpid() != 1) {
+        say("runs only as PID 1 of the system core");
+        return 2;
+    }
+    try {
+        run();
+    } catch (const std::exception& unexpected) {
+        say(std::string("internal error: ") + unexpected.what());
+        shut_down(-1, false);
+    }
+}
