@@ -6,67 +6,16 @@
 #include <toml++/toml.h>
 
 #include "apps/image_import.hpp"
+#include "config/toml_reader.hpp"
 
 namespace bulkhead::apps {
 
 namespace {
 
+using config::TomlReader;
+
 constexpr std::size_t kMaxArgs = 256;
 constexpr std::size_t kMaxEnv = 256;
-constexpr std::size_t kMaxStringBytes = 4096;
-
-class Reader {
-public:
-    explicit Reader(std::string_view source) : source_(source) {}
-
-    [[nodiscard]] Failure error(const toml::node& node, const std::string& key, const std::string& what) const {
-        return error_at(node.source().begin, key, what);
-    }
-    [[nodiscard]] Failure error_at(const toml::source_position& at, const std::string& key,
-                                   const std::string& what) const {
-        return fail(ErrorCode::invalid_argument, source_ + ":" + std::to_string(at.line) + ":" +
-                                                     std::to_string(at.column) + ": " + key + ": " + what);
-    }
-    [[nodiscard]] Failure error(const std::string& key, const std::string& what) const {
-        return fail(ErrorCode::invalid_argument, source_ + ": " + key + ": " + what);
-    }
-
-    // Every key of `table` must be one of `allowed`.
-    Result<void> only(const toml::table& table, const std::string& path,
-                      std::initializer_list<std::string_view> allowed) const {
-        for (const auto& [key, node] : table) {
-            if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end()) {
-                const std::string full = path.empty() ? std::string(key.str()) : path + "." + std::string(key.str());
-                (void)node;
-                return error_at(key.source().begin, full, "unknown key");
-            }
-        }
-        return {};
-    }
-
-    Result<std::string> text(const toml::node& node, const std::string& key) const {
-        const auto* value = node.as_string();
-        if (value == nullptr) return error(node, key, "must be a string");
-        const std::string& text = value->get();
-        if (text.size() > kMaxStringBytes) return error(node, key, "longer than 4096 bytes");
-        if (text.find('\0') != std::string::npos) return error(node, key, "contains a NUL byte");
-        return text;
-    }
-
-    Result<std::uint32_t> number(const toml::node& node, const std::string& key, std::int64_t low,
-                                 std::int64_t high) const {
-        const auto* value = node.as_integer();
-        if (value == nullptr) return error(node, key, "must be a whole number");
-        const std::int64_t number = value->get();
-        if (number < low || number > high) {
-            return error(node, key, "must be between " + std::to_string(low) + " and " + std::to_string(high));
-        }
-        return static_cast<std::uint32_t>(number);
-    }
-
-private:
-    std::string source_;
-};
 
 bool is_env_name(std::string_view name) {
     if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
@@ -75,7 +24,7 @@ bool is_env_name(std::string_view name) {
     });
 }
 
-Result<void> read_run(const Reader& reader, const toml::node& node, AppDefinition& app) {
+Result<void> read_run(const TomlReader& reader, const toml::node& node, AppDefinition& app) {
     const toml::table* run = node.as_table();
     if (run == nullptr) return reader.error(node, "run", "must be a table");
     if (auto known = reader.only(*run, "run", {"command", "args", "env", "restart"}); !known) return known;
@@ -126,7 +75,7 @@ Result<void> read_run(const Reader& reader, const toml::node& node, AppDefinitio
     return {};
 }
 
-Result<void> read_resources(const Reader& reader, const toml::node& node, AppDefinition& app) {
+Result<void> read_resources(const TomlReader& reader, const toml::node& node, AppDefinition& app) {
     const toml::table* resources = node.as_table();
     if (resources == nullptr) return reader.error(node, "resources", "must be a table");
     if (auto known = reader.only(*resources, "resources", {"memory_mib", "vcpus", "state_disk_mib"}); !known) {
@@ -149,7 +98,7 @@ Result<void> read_resources(const Reader& reader, const toml::node& node, AppDef
     return {};
 }
 
-Result<void> read_permissions(const Reader& reader, const toml::node& node, AppDefinition& app) {
+Result<void> read_permissions(const TomlReader& reader, const toml::node& node, AppDefinition& app) {
     const toml::table* table = node.as_table();
     if (table == nullptr) return reader.error(node, "permissions", "must be a table");
     if (auto known = reader.only(*table, "permissions", {"request"}); !known) return known;
@@ -201,7 +150,7 @@ Result<void> check_app_name(std::string_view name) {
 }
 
 Result<AppDefinition> parse_app_definition(std::string_view text, std::string_view source) {
-    const Reader reader(source);
+    const TomlReader reader(source);
     if (text.size() > kMaxDefinitionBytes) {
         return fail(ErrorCode::too_large, std::string(source) + ": larger than 64 KiB");
     }
