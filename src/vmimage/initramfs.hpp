@@ -7,6 +7,7 @@
 
 #include "base/result.hpp"
 #include "guest/run_spec.hpp"
+#include "initramfs/modules.hpp"
 
 namespace bulkhead::vmimage {
 
@@ -16,9 +17,7 @@ struct GuestFiles {
     std::vector<std::string> modules;  // their file names, in load order
 };
 
-// Module file names from a list such as deps/guest-kernel-modules.txt: one path per line,
-// '#' comments; the file name of each path is kept, in order.
-Result<std::vector<std::string>> read_module_list(const std::string& path);
+using initramfs::read_module_list;
 
 // The archive bytes (newc cpio, reproducible).
 Result<std::string> build_app_initramfs(const GuestFiles& files, const guest::RunSpec& spec);
