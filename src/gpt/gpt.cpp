@@ -182,6 +182,12 @@ std::string guid_text(const Guid& guid) {
         {raw.substr(0, 8), "-", raw.substr(8, 4), "-", raw.substr(12, 4), "-", raw.substr(16, 4), "-", raw.substr(20)});
 }
 
+std::string guid_disk_bytes(const Guid& guid) {
+    std::string out(16, '\0');
+    put_guid(reinterpret_cast<unsigned char*>(out.data()), guid);
+    return out;
+}
+
 Guid guid_from_bytes(std::string_view bytes) {
     Guid guid{};
     for (std::size_t i = 0; i < guid.size() && i < bytes.size(); ++i) guid[i] = static_cast<std::uint8_t>(bytes[i]);

@@ -16,6 +16,8 @@ using Guid = std::array<std::uint8_t, 16>;  // in text order (as printed), not o
 
 Result<Guid> parse_guid(std::string_view text);
 std::string guid_text(const Guid& guid);
+// The 16 bytes of a GUID as UEFI stores it (first three fields little-endian).
+std::string guid_disk_bytes(const Guid& guid);
 // The first 16 bytes of `bytes` as a GUID, with the version-4 and variant bits set, as
 // systemd derives partition UUIDs from a verity root hash.
 Guid guid_from_bytes(std::string_view bytes);

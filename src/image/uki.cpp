@@ -1,0 +1,100 @@
+#include "image/uki.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "base/file_io.hpp"
+#include "base/process.hpp"
+#include "base/text.hpp"
+
+namespace bulkhead::image {
+
+namespace {
+
+constexpr std::size_t kMaxStubBytes = std::size_t{4} << 20;
+constexpr std::uint64_t kAlign = 4096;
+constexpr std::uint16_t kPe32PlusMagic = 0x20b;
+
+std::uint64_t get_le(std::string_view bytes, std::size_t at, int width) {
+    std::uint64_t value = 0;
+    for (int i = width - 1; i >= 0; --i) {
+        value = value << 8U | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
+    }
+    return value;
+}
+
+std::uint64_t align_up(std::uint64_t value) { return (value + kAlign - 1) / kAlign * kAlign; }
+
+}  // namespace
+
+Result<std::vector<PeSection>> read_pe_sections(std::string_view image) {
+    if (image.size() < 0x40 || image.substr(0, 2) != "MZ")
+        return fail(ErrorCode::parse, "not a PE image (no MZ header)");
+    const std::uint64_t pe = get_le(image, 0x3c, 4);
+    if (pe > image.size() || image.size() - pe < 24 || image.substr(pe, 4) != std::string_view("PE\0\0", 4)) {
+        return fail(ErrorCode::parse, "not a PE image (no PE signature)");
+    }
+    const std::uint64_t sections = get_le(image, pe + 6, 2);
+    const std::uint64_t optional_size = get_le(image, pe + 20, 2);
+    const std::uint64_t optional = pe + 24;
+    if (optional_size < 32 || optional + optional_size > image.size() || get_le(image, optional, 2) != kPe32PlusMagic) {
+        return fail(ErrorCode::parse, "not a PE32+ image");
+    }
+    const std::uint64_t image_base = get_le(image, optional + 24, 8);
+    const std::uint64_t table = optional + optional_size;
+    if (sections == 0 || sections > 96 || table + sections * 40 > image.size()) {
+        return fail(ErrorCode::parse, "PE section table out of bounds");
+    }
+    std::vector<PeSection> result;
+    for (std::uint64_t i = 0; i < sections; ++i) {
+        const std::string_view header = image.substr(table + i * 40, 40);
+        const std::string_view raw_name = header.substr(0, 8);
+        PeSection section;
+        section.name = std::string(raw_name.substr(0, raw_name.find('\0')));
+        section.size = get_le(header, 8, 4);
+        section.address = image_base + get_le(header, 12, 4);
+        result.push_back(std::move(section));
+    }
+    return result;
+}
+
+Result<void> assemble_uki(const UkiParts& parts, const std::string& output, const std::string& objcopy,
+                          const std::string& work_dir) {
+    auto stub = read_file_bounded(parts.stub, kMaxStubBytes);
+    if (!stub) return fail(stub.error());
+    auto sections = read_pe_sections(*stub);
+    if (!sections) return fail(ErrorCode::parse, parts.stub + ": " + sections.error().message);
+    std::uint64_t next = 0;
+    for (const PeSection& section : *sections) {
+        for (const char* ours : {".osrel", ".cmdline", ".linux", ".initrd"}) {
+            if (section.name == ours)
+                return fail(ErrorCode::invalid_argument, parts.stub + " already has " + section.name);
+        }
+        next = std::max(next, section.address + section.size);
+    }
+    const std::string cmdline_file = work_dir + "/cmdline.txt";
+    const std::string osrel_file = work_dir + "/os-release";
+    if (auto written = write_file_atomically(cmdline_file, parts.command_line, 0644, false); !written) return written;
+    if (auto written = write_file_atomically(osrel_file, parts.os_release, 0644, false); !written) return written;
+    std::vector<std::string> argv = {objcopy};
+    for (const auto& [name, file] : {std::pair{".osrel", osrel_file}, std::pair{".cmdline", cmdline_file},
+                                     std::pair{".linux", parts.kernel}, std::pair{".initrd", parts.initrd}}) {
+        struct stat info {};
+        if (::stat(file.c_str(), &info) != 0) return fail(Error::from_errno(errno, "reading " + file));
+        next = align_up(next);
+        argv.insert(argv.end(), {"--add-section", concat({name, "=", file}), "--change-section-vma",
+                                 concat({name, "=", hex(next)})});
+        next += static_cast<std::uint64_t>(info.st_size);
+    }
+    argv.insert(argv.end(), {parts.stub, output});
+    auto made = run_program_checked(argv);
+    if (!made) return fail(made.error());
+    std::error_code ignored;
+    std::filesystem::remove(cmdline_file, ignored);
+    std::filesystem::remove(osrel_file, ignored);
+    return {};
+}
+
+}  // namespace bulkhead::image
