@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Fetches the kernel of app VMs: Debian's cloud kernel (the one linux-image-cloud-amd64 points
-# to), downloaded with apt and unpacked, never installed on this machine. Puts vmlinuz, the
-# modules listed in deps/guest-kernel-modules.txt and a manifest (package, version, SHA-256)
-# into build-guest/kernel/RELEASE/, and points build-guest/kernel/current at it. Idempotent.
+# Fetches the kernel of app VMs and of the system core image: Debian's cloud kernel (the one
+# linux-image-cloud-amd64 points to), downloaded with apt and unpacked, never installed on this
+# machine. Puts vmlinuz, the modules listed in deps/guest-kernel-modules.txt and
+# deps/core-initrd-modules.txt and a manifest (package, version, SHA-256) into
+# build-guest/kernel/RELEASE/, and points build-guest/kernel/current at it. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,8 @@ if [[ -z $package ]]; then
 fi
 release=${package#linux-image-}
 # The module list is part of what was fetched: a changed list fetches again.
-modules_sha=$(sha256sum deps/guest-kernel-modules.txt | cut -d' ' -f1)
+module_lists=(deps/guest-kernel-modules.txt deps/core-initrd-modules.txt)
+modules_sha=$(cat "${module_lists[@]}" | sha256sum | cut -d' ' -f1)
 if [[ -f $dest/$release/manifest ]] && grep -qx "modules $modules_sha" "$dest/$release/manifest"; then
   ln -sfn "$release" "$dest/current"
   echo "guest kernel: $release present"
@@ -34,7 +36,7 @@ mkdir -p "$staging/modules"
 cp "$work/unpacked/boot/vmlinuz-$release" "$staging/vmlinuz"
 while read -r module; do
   cp "$work/unpacked/lib/modules/$release/kernel/$module" "$staging/modules/"
-done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' deps/guest-kernel-modules.txt)
+done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "${module_lists[@]}" | sort -u)
 {
   echo "package $package"
   echo "version $(dpkg-deb -f "$deb" Version)"

@@ -200,8 +200,10 @@ pid_t start_daemon() {
     harden();
 
     const char* version = std::getenv("BULKHEAD_IMAGE_VERSION");  // NOLINT(concurrency-mt-unsafe): one thread
+    struct stat tpm {};
+    const bool has_tpm = ::stat("/sys/class/tpm/tpm0", &tpm) == 0;
     say(concat({"image ", version != nullptr ? version : "unknown", "; Secure Boot: ", secure_boot_state(),
-                "; root: ", root_state()}));
+                "; TPM: ", has_tpm ? "present" : "absent", "; root: ", root_state()}));
 
     pid_t daemon = start_daemon();
     for (;;) {

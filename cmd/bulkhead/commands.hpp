@@ -19,6 +19,9 @@ CommandRunner register_keys(CLI::App& app);
 // `bulkhead repo init | add-target | ... | publish | status`: a TUF repository on disk.
 CommandRunner register_repo(CLI::App& app);
 
+// `bulkhead keys secureboot-init` (added to the `keys` noun) and `bulkhead image build`.
+CommandRunner register_image(CLI::App& app, CLI::App& keys);
+
 // `bulkhead app add | list | start | stop | status | logs | remove`: the client of bulkheadd.
 CommandRunner register_app(CLI::App& app);
 

@@ -24,6 +24,7 @@ int run(int argc, char** argv) {
     std::vector<cmd::CommandRunner> commands;
     commands.push_back(cmd::register_hcl(app));
     commands.push_back(cmd::register_keys(app));
+    commands.push_back(cmd::register_image(app, *app.get_subcommand("keys")));
     commands.push_back(cmd::register_repo(app));
     commands.push_back(cmd::register_app(app));
 

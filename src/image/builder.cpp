@@ -114,7 +114,7 @@ Result<BuiltImage> build_image(const ImageSpec& spec, const std::string& out_dir
     // 1. The root tree and its erofs image (fixed timestamps, root-owned, UUID from the version).
     const std::string staging = work + "/root";
     fs::create_directory(staging, error);
-    if (auto assembled = assemble_root(spec, staging); !assembled) return fail(assembled.error());
+    if (auto assembled = assemble_root(spec, staging, tools.objcopy); !assembled) return fail(assembled.error());
     const std::string root_image = work + "/root.erofs";
     const gpt::Guid fs_uuid =
         gpt::guid_from_bytes(crypto::digest(crypto::HashAlgorithm::sha256, "erofs:" + spec.version));
@@ -250,6 +250,7 @@ Result<BuiltImage> build_image(const ImageSpec& spec, const std::string& out_dir
     if (auto written = write_file_atomically(work + "/manifest.json", json::to_json(manifest) + "\n", 0644); !written) {
         return fail(written.error());
     }
+    if (::chmod(work.c_str(), 0755) != 0) return fail(Error::from_errno(errno, "setting the mode of " + work));
     if (auto synced = sync_directory(work); !synced) return fail(synced.error());
     if (::rename(work.c_str(), out_dir.c_str()) != 0) return fail(Error::from_errno(errno, "creating " + out_dir));
     cleanup.keep = true;

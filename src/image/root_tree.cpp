@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/file_io.hpp"
+#include "base/process.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
 #include "image/elf.hpp"
@@ -67,11 +68,17 @@ std::string find_library(const std::string& soname, const std::vector<std::strin
 }  // namespace
 
 Result<std::vector<std::string>> assemble_root(const ImageSpec& spec, const std::string& staging,
+                                               const std::string& objcopy,
                                                const std::vector<std::string>& library_dirs) {
     std::set<std::string> libraries;  // paths, both on the build machine and in the root
     std::vector<std::string> pending;
     for (const RootFile& file : spec.files) {
         if (auto copied = copy_file(file.source, staging, file.target, file.mode); !copied) return fail(copied.error());
+        if (file.strip) {
+            if (auto stripped = run_program_checked({objcopy, "--strip-all", staging + file.target}); !stripped) {
+                return fail(stripped.error());
+            }
+        }
         if (file.libraries) pending.push_back(file.source);
     }
     // The closure of DT_NEEDED, breadth first; each library once.

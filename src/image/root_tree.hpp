@@ -17,7 +17,9 @@ inline const std::vector<std::string> kLibraryDirs = {"/lib/x86_64-linux-gnu", "
 
 // Fills `staging` (an empty directory) with the root the spec describes. Returns the paths in
 // the root that were added for libraries.
+// `objcopy` strips the files marked `strip`.
 Result<std::vector<std::string>> assemble_root(const ImageSpec& spec, const std::string& staging,
+                                               const std::string& objcopy,
                                                const std::vector<std::string>& library_dirs = kLibraryDirs);
 
 }  // namespace bulkhead::image

@@ -164,8 +164,9 @@ Result<ImageSpec> parse_image_spec(std::string_view text, std::string_view sourc
     if (auto read = list_of_tables(
             "files",
             [&](const toml::table& table, const std::string& name) -> Result<void> {
-                if (auto known = reader.only(table, name, {"source", "target", "mode", "libraries"}); !known)
+                if (auto known = reader.only(table, name, {"source", "target", "mode", "libraries", "strip"}); !known) {
                     return known;
+                }
                 RootFile file;
                 auto source_path = required_text(reader, table, name + ".", "source");
                 if (!source_path) return fail(source_path.error());
@@ -178,10 +179,13 @@ Result<ImageSpec> parse_image_spec(std::string_view text, std::string_view sourc
                 auto bits = mode_of(reader, *mode, name + ".mode");
                 if (!bits) return fail(bits.error());
                 file.mode = *bits;
-                if (const toml::node* libraries = table.get("libraries")) {
-                    const auto* flag = libraries->as_boolean();
-                    if (flag == nullptr) return reader.error(*libraries, name + ".libraries", "must be true or false");
-                    file.libraries = flag->get();
+                for (const auto& [key, field] :
+                     {std::pair{"libraries", &file.libraries}, std::pair{"strip", &file.strip}}) {
+                    if (const toml::node* node = table.get(key)) {
+                        const auto* flag = node->as_boolean();
+                        if (flag == nullptr) return reader.error(*node, name + "." + key, "must be true or false");
+                        *field = flag->get();
+                    }
                 }
                 spec.files.push_back(std::move(file));
                 return {};

@@ -18,6 +18,7 @@ struct RootFile {
     std::string target;      // absolute path in the root
     std::uint32_t mode = 0;  // permission bits (no set-id bits: the root has no set-id files)
     bool libraries = false;  // also add the shared libraries it needs (and theirs)
+    bool strip = false;      // drop its symbols and debug information (our own binaries)
 };
 
 struct RootTree {

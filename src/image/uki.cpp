@@ -1,13 +1,17 @@
 #include "image/uki.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <filesystem>
 
 #include "base/file_io.hpp"
 #include "base/process.hpp"
 #include "base/text.hpp"
+#include "base/unique_fd.hpp"
 
 namespace bulkhead::image {
 
@@ -78,9 +82,11 @@ Result<void> assemble_uki(const UkiParts& parts, const std::string& output, cons
     const std::string osrel_file = work_dir + "/os-release";
     if (auto written = write_file_atomically(cmdline_file, parts.command_line, 0644, false); !written) return written;
     if (auto written = write_file_atomically(osrel_file, parts.os_release, 0644, false); !written) return written;
-    std::vector<std::string> argv = {objcopy};
+    // --strip-all drops the stub's COFF symbols (sbsign would see gaps between sections);
+    // .linux goes last, as systemd's own tools place it.
+    std::vector<std::string> argv = {objcopy, "--strip-all"};
     for (const auto& [name, file] : {std::pair{".osrel", osrel_file}, std::pair{".cmdline", cmdline_file},
-                                     std::pair{".linux", parts.kernel}, std::pair{".initrd", parts.initrd}}) {
+                                     std::pair{".initrd", parts.initrd}, std::pair{".linux", parts.kernel}}) {
         struct stat info {};
         if (::stat(file.c_str(), &info) != 0) return fail(Error::from_errno(errno, "reading " + file));
         next = align_up(next);
@@ -91,6 +97,18 @@ Result<void> assemble_uki(const UkiParts& parts, const std::string& output, cons
     argv.insert(argv.end(), {parts.stub, output});
     auto made = run_program_checked(argv);
     if (!made) return fail(made.error());
+    // objcopy stamps the build time into the COFF header (and a checksum over it): both zeroed,
+    // so the same inputs give the same unsigned image.
+    const UniqueFd fd(::open(output.c_str(), O_RDWR | O_CLOEXEC));
+    std::array<unsigned char, 4> pe_offset{};
+    if (!fd.valid() || ::pread(fd.get(), pe_offset.data(), 4, 0x3c) != 4) {
+        return fail(Error::from_errno(errno, "reading " + output));
+    }
+    const auto pe = static_cast<off_t>(pe_offset[0] | pe_offset[1] << 8U | pe_offset[2] << 16U | pe_offset[3] << 24U);
+    const std::array<unsigned char, 4> zero{};
+    if (::pwrite(fd.get(), zero.data(), 4, pe + 8) != 4 || ::pwrite(fd.get(), zero.data(), 4, pe + 88) != 4) {
+        return fail(Error::from_errno(errno, "writing " + output));
+    }
     std::error_code ignored;
     std::filesystem::remove(cmdline_file, ignored);
     std::filesystem::remove(osrel_file, ignored);

@@ -74,8 +74,13 @@ Result<QmpSession> QmpSession::open(UniqueFd socket, int timeout_ms) {
 }
 
 Result<json::Value> QmpSession::execute(std::string_view command, int timeout_ms) {
-    const std::string request =
-        json::to_json(json::Value(json::Object{{"execute", json::Value(std::string(command))}})) + "\n";
+    return execute(command, json::Value(), timeout_ms);
+}
+
+Result<json::Value> QmpSession::execute(std::string_view command, const json::Value& arguments, int timeout_ms) {
+    json::Object call{{"execute", json::Value(std::string(command))}};
+    if (arguments.is_object()) call.emplace_back("arguments", arguments);
+    const std::string request = json::to_json(json::Value(std::move(call))) + "\n";
     if (auto sent = write_all(socket_.get(), request, "the QMP socket"); !sent) return fail(sent.error());
     for (int skipped = 0; skipped <= kMaxSkippedEvents; ++skipped) {
         auto message = read_message(timeout_ms);

@@ -20,6 +20,8 @@ public:
     // Runs `command` (no arguments) and returns its "return" value; a QMP error is an error
     // with QEMU's description. Asynchronous events on the way are skipped.
     Result<json::Value> execute(std::string_view command, int timeout_ms);
+    // The same with an "arguments" object.
+    Result<json::Value> execute(std::string_view command, const json::Value& arguments, int timeout_ms);
 
     // Asks QEMU to exit now (it flushes its disks first). Success once QEMU acknowledges or
     // closes the socket on its way out.
