@@ -61,7 +61,7 @@ const toml::table* table_at(const TomlReader& reader, const toml::table& documen
 Result<std::uint32_t> mode_of(const TomlReader& reader, const toml::node& node, const std::string& key) {
     auto text = reader.text(node, key);
     if (!text) return fail(text.error());
-    if (text->size() != 4 || text->front() != '0' || text->find_first_not_of("01234567") != std::string::npos) {
+    if (text->size() != 4 || text->find_first_not_of("01234567") != std::string::npos) {
         return reader.error(node, key, "must be four octal digits such as \"0755\"");
     }
     const auto mode = static_cast<std::uint32_t>(std::stoul(*text, nullptr, 8));
