@@ -2,10 +2,10 @@
 // a whole build checked with independent tools: sgdisk and sfdisk (the disk), veritysetup (the
 // root hash), sbverify (the UKI's signature), objdump (its sections), mtools (the ESP). The boot
 // of such an image under OVMF is tests/vm/core_image_test.cpp.
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-
-#include <filesystem>
 
 #include "base/file_io.hpp"
 #include "base/process.hpp"
@@ -28,12 +28,15 @@ const fs::path kSource = fs::path(BULKHEAD_FIXTURES_DIR).parent_path().parent_pa
 constexpr std::string_view kStub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
 
 std::string small_spec(const std::string& version, const std::string& extra_file = "") {
-    return "version = \"" + version + "\"\n[kernel]\nimage = \"" + (kSource / "build-guest/kernel/current/vmlinuz").string() +
-           "\"\nmodules_dir = \"" + (kSource / "build-guest/kernel/current/modules").string() +
-           "\"\ninitrd_modules = \"" + (kSource / "deps/core-initrd-modules.txt").string() + "\"\nefi_stub = \"" +
-           std::string(kStub) + "\"\nargs = [\"console=ttyS0\"]\n[initrd]\ninit = \"" + kBin +
+    return "version = \"" + version + "\"\n[kernel]\nimage = \"" +
+           (kSource / "build-guest/kernel/current/vmlinuz").string() + "\"\nmodules_dir = \"" +
+           (kSource / "build-guest/kernel/current/modules").string() + "\"\ninitrd_modules = \"" +
+           (kSource / "deps/core-initrd-modules.txt").string() + "\"\nefi_stub = \"" + std::string(kStub) +
+           "\"\nargs = [\"console=ttyS0\"]\n[initrd]\ninit = \"" + kBin +
            "/bulkhead-initrd\"\n[root]\ndirectories = [\"/proc\", \"/sys\", \"/dev\"]\nfiles = [\n"
-           "  { source = \"" + kBin + "/bulkhead-init\", target = \"/sbin/bulkhead-init\", mode = \"0755\" },\n"
+           "  { source = \"" +
+           kBin +
+           "/bulkhead-init\", target = \"/sbin/bulkhead-init\", mode = \"0755\" },\n"
            "  { source = \"/usr/bin/true\", target = \"/usr/bin/true\", mode = \"0755\", libraries = true },\n" +
            extra_file + "]\n[disk]\nesp_mib = 512\nroot_slot_mib = 16\nverity_slot_mib = 1\nstate_mib = 16\n";
 }
@@ -58,8 +61,8 @@ TEST(ImageSpec, MistakesAreRefusedWithTheirPlace) {
     for (const Case& c : std::vector<Case>{
              {"version = \"1.0\"", "version = \"1/0\"", "version: must be 1 to 64 characters"},
              {"target = \"/usr/bin/true\"", "target = \"/usr/../etc/true\"", "must be an absolute path"},
-             {"mode = \"0755\" },\n  { source = \"/usr/bin/true\"", "mode = \"4755\" },\n  { source = \"/usr/bin/true\"",
-              "set-id and sticky bits are not allowed"},
+             {"mode = \"0755\" },\n  { source = \"/usr/bin/true\"",
+              "mode = \"4755\" },\n  { source = \"/usr/bin/true\"", "set-id and sticky bits are not allowed"},
              {"args = [\"console=ttyS0\"]", "args = [\"init=/bin/sh\"]", "are set by the builder"},
              {"args = [\"console=ttyS0\"]", "args = [\"bulkhead.verity=00\"]", "are set by the builder"},
              {"esp_mib = 512", "esp_mib = 48", "disk.esp_mib: must be between 512"},
@@ -161,7 +164,8 @@ TEST_F(ImageBuild, EveryArtifactChecksOutWithIndependentTools) {
     }
 
     // veritysetup accepts the tree for the root image under the root hash.
-    auto verified = run_program({"/usr/sbin/veritysetup", "verify", out + "/root.erofs", out + "/root.verity", built->root_hash});
+    auto verified =
+        run_program({"/usr/sbin/veritysetup", "verify", out + "/root.erofs", out + "/root.verity", built->root_hash});
     ASSERT_TRUE(verified);
     EXPECT_EQ(verified->exit_code, 0) << verified->err;
 

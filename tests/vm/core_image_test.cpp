@@ -64,8 +64,8 @@ protected:
         dir = new testing::TempDir();
         const fs::path pass = dir->write("pass", "core image test passphrase\n");
         for (const char* keys : {"keys", "foreign-keys"}) {
-            auto made = run_program_checked({kBin + "/bulkhead", "keys", "secureboot-init", (dir->path() / keys).string(),
-                                             "--passphrase-file", pass.string()});
+            auto made = run_program_checked({kBin + "/bulkhead", "keys", "secureboot-init",
+                                             (dir->path() / keys).string(), "--passphrase-file", pass.string()});
             ASSERT_TRUE(made) << made.error().message;
         }
         const std::string spec =
@@ -74,10 +74,16 @@ protected:
             (kSource / "build-guest/kernel/current/modules").string() + "\"\ninitrd_modules = \"" +
             (kSource / "deps/core-initrd-modules.txt").string() +
             "\"\nefi_stub = \"/usr/lib/systemd/boot/efi/linuxx64.efi.stub\"\nargs = [\"console=ttyS0\", \"panic=-1\"]\n"
-            "[initrd]\ninit = \"" + kBin + "/bulkhead-initrd\"\n[root]\n"
+            "[initrd]\ninit = \"" +
+            kBin +
+            "/bulkhead-initrd\"\n[root]\n"
             "directories = [\"/dev\", \"/proc\", \"/sys\", \"/run\", \"/tmp\"]\nfiles = [\n"
-            "  { source = \"" + kBin + "/bulkhead-init\", target = \"/sbin/bulkhead-init\", mode = \"0755\" },\n"
-            "  { source = \"" + kBin + "/bulkheadd\", target = \"/usr/sbin/bulkheadd\", mode = \"0755\", "
+            "  { source = \"" +
+            kBin +
+            "/bulkhead-init\", target = \"/sbin/bulkhead-init\", mode = \"0755\" },\n"
+            "  { source = \"" +
+            kBin +
+            "/bulkheadd\", target = \"/usr/sbin/bulkheadd\", mode = \"0755\", "
             "libraries = true, strip = true },\n]\n[disk]\nroot_slot_mib = 64\nverity_slot_mib = 4\n";
         const fs::path spec_file = dir->write("spec.toml", spec);
         auto built = run_program_checked({kBin + "/bulkhead", "image", "build", "--spec", spec_file.string(), "--out",
@@ -88,8 +94,9 @@ protected:
         // The owner's keys, enrolled offline into a copy of OVMF's empty variable store.
         fs::copy_file(kVarsTemplate, dir->path() / "vars-template.fd");
         for (const char* variable : {"db", "KEK", "PK"}) {
-            auto enrolled = run_program_checked({"/usr/bin/flash-var", (dir->path() / "vars-template.fd").string(),
-                                                 variable, (dir->path() / "keys" / (std::string(variable) + ".esl")).string()});
+            auto enrolled =
+                run_program_checked({"/usr/bin/flash-var", (dir->path() / "vars-template.fd").string(), variable,
+                                     (dir->path() / "keys" / (std::string(variable) + ".esl")).string()});
             ASSERT_TRUE(enrolled) << enrolled.error().message;
         }
     }
@@ -116,18 +123,41 @@ protected:
         boot.tpm = spawn({"/usr/bin/swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + (run / "tpm").string(), "--ctrl",
                           "type=unixio,path=" + (run / "tpm.sock").string()},
                          (run / "swtpm.log").string());
-        for (int i = 0; i < 100 && !fs::exists(run / "tpm.sock"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        for (int i = 0; i < 100 && !fs::exists(run / "tpm.sock"); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
         boot.console = run / "console.log";
         boot.qmp = run / "qmp.sock";
-        boot.qemu = spawn({"/usr/bin/qemu-system-x86_64", "-nodefaults", "-machine", "q35,smm=on", "-accel", "tcg", "-cpu",
-                           "max", "-m", "1024", "-global", "driver=cfi.pflash01,property=secure,value=on", "-drive",
-                           "if=pflash,format=raw,unit=0,readonly=on,file=" + kCode, "-drive",
-                           "if=pflash,format=raw,unit=1,file=" + (run / "vars.fd").string(), "-drive",
-                           "file=" + disk.string() + ",format=raw,if=virtio,readonly=on", "-chardev",
-                           "socket,id=chrtpm,path=" + (run / "tpm.sock").string(), "-tpmdev",
-                           "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0", "-display", "none",
-                           "-serial", "file:" + boot.console.string(), "-qmp",
-                           "unix:" + boot.qmp.string() + ",server=on,wait=off", "-no-reboot"},
+        boot.qemu = spawn({"/usr/bin/qemu-system-x86_64",
+                           "-nodefaults",
+                           "-machine",
+                           "q35,smm=on",
+                           "-accel",
+                           "tcg",
+                           "-cpu",
+                           "max",
+                           "-m",
+                           "1024",
+                           "-global",
+                           "driver=cfi.pflash01,property=secure,value=on",
+                           "-drive",
+                           "if=pflash,format=raw,unit=0,readonly=on,file=" + kCode,
+                           "-drive",
+                           "if=pflash,format=raw,unit=1,file=" + (run / "vars.fd").string(),
+                           "-drive",
+                           "file=" + disk.string() + ",format=raw,if=virtio,readonly=on",
+                           "-chardev",
+                           "socket,id=chrtpm,path=" + (run / "tpm.sock").string(),
+                           "-tpmdev",
+                           "emulator,id=tpm0,chardev=chrtpm",
+                           "-device",
+                           "tpm-tis,tpmdev=tpm0",
+                           "-display",
+                           "none",
+                           "-serial",
+                           "file:" + boot.console.string(),
+                           "-qmp",
+                           "unix:" + boot.qmp.string() + ",server=on,wait=off",
+                           "-no-reboot"},
                           (run / "qemu.log").string());
         return boot;
     }
@@ -173,7 +203,8 @@ protected:
         const fs::path disk = dir->path() / (name + ".img");
         EXPECT_TRUE(run_program_checked({"/usr/sbin/mkfs.vfat", "-C", disk.string(), "65536"}));
         EXPECT_TRUE(run_program_checked({"/usr/bin/mmd", "-i", disk.string(), "::EFI", "::EFI/BOOT"}));
-        EXPECT_TRUE(run_program_checked({"/usr/bin/mcopy", "-i", disk.string(), efi.string(), "::EFI/BOOT/BOOTX64.EFI"}));
+        EXPECT_TRUE(
+            run_program_checked({"/usr/bin/mcopy", "-i", disk.string(), efi.string(), "::EFI/BOOT/BOOTX64.EFI"}));
         return disk;
     }
 
@@ -189,7 +220,8 @@ TEST_F(CoreImage, TheSignedImageBootsOnItsVerifiedRootAndShutsDownCleanly) {
     const bool started = wait_for(boot, "bulkheadd: serving on", 240);
     const std::string console = read_file(boot.console);
     EXPECT_TRUE(started) << console;
-    EXPECT_NE(console.find("bulkhead-initrd: image 0.1.0-boot-test, verity root hash " + *root_hash), std::string::npos);
+    EXPECT_NE(console.find("bulkhead-initrd: image 0.1.0-boot-test, verity root hash " + *root_hash),
+              std::string::npos);
     EXPECT_NE(console.find("bulkhead-init: image 0.1.0-boot-test; Secure Boot: enabled; TPM: present; root: /dev/dm-0 "
                            "(bulkhead-root) erofs read-only"),
               std::string::npos)
@@ -207,12 +239,14 @@ TEST_F(CoreImage, TheSignedImageBootsOnItsVerifiedRootAndShutsDownCleanly) {
         ASSERT_TRUE(session) << session.error().message;
         json::Array keys;
         for (const char* key : {"ctrl", "alt", "delete"}) {
-            keys.push_back(json::Value(json::Object{{"type", json::Value(std::string("qcode"))},
-                                                    {"data", json::Value(std::string(key))}}));
+            keys.push_back(json::Value(
+                json::Object{{"type", json::Value(std::string("qcode"))}, {"data", json::Value(std::string(key))}}));
         }
-        ASSERT_TRUE(session->execute("send-key", json::Value(json::Object{{"keys", json::Value(std::move(keys))}}), 10000));
+        ASSERT_TRUE(
+            session->execute("send-key", json::Value(json::Object{{"keys", json::Value(std::move(keys))}}), 10000));
         EXPECT_TRUE(exits_within(boot, 60)) << read_file(boot.console);
-        EXPECT_NE(read_file(boot.console).find("bulkhead-init: rebooting"), std::string::npos) << read_file(boot.console);
+        EXPECT_NE(read_file(boot.console).find("bulkhead-init: rebooting"), std::string::npos)
+            << read_file(boot.console);
     }
     stop(boot);
 }
@@ -226,9 +260,9 @@ TEST_F(CoreImage, TheFirmwareRefusesUnsignedForeignAndModifiedKernels) {
     ASSERT_TRUE(run_program_checked({"/usr/bin/sbattach", "--remove", unsigned_efi.string()}));
     // Foreign: signed with another owner's db key.
     const fs::path foreign_efi = dir->path() / "foreign.efi";
-    auto foreign_plain = run_program_checked({"/usr/bin/openssl", "pkey", "-in", (dir->path() / "foreign-keys/db.key").string(),
-                                              "-passin", "file:" + (dir->path() / "pass").string(), "-out",
-                                              (dir->path() / "foreign.pem").string()});
+    auto foreign_plain = run_program_checked(
+        {"/usr/bin/openssl", "pkey", "-in", (dir->path() / "foreign-keys/db.key").string(), "-passin",
+         "file:" + (dir->path() / "pass").string(), "-out", (dir->path() / "foreign.pem").string()});
     ASSERT_TRUE(foreign_plain) << foreign_plain.error().message;
     ASSERT_TRUE(run_program_checked({"/usr/bin/sbsign", "--key", (dir->path() / "foreign.pem").string(), "--cert",
                                      (dir->path() / "foreign-keys/db.crt").string(), "--output", foreign_efi.string(),
@@ -255,11 +289,13 @@ TEST_F(CoreImage, TheFirmwareRefusesUnsignedForeignAndModifiedKernels) {
 TEST_F(CoreImage, ACorruptedRootStopsWithAVerityErrorAndNoShell) {
     ASSERT_NE(root_hash, nullptr);
     const fs::path disk = dir->path() / "corrupted.img";
-    ASSERT_TRUE(run_program_checked({"/usr/bin/cp", "--sparse=always", (dir->path() / "image/disk.img").string(), disk.string()}));
+    ASSERT_TRUE(run_program_checked(
+        {"/usr/bin/cp", "--sparse=always", (dir->path() / "image/disk.img").string(), disk.string()}));
     // root-a's first block holds the erofs superblock: the first thing the mount reads.
     auto table = run_program_checked({"/usr/sbin/sfdisk", "--json", disk.string()});
     ASSERT_TRUE(table);
-    const auto root_start = nlohmann::json::parse(table->out).at("partitiontable").at("partitions")[1].at("start").get<std::uint64_t>();
+    const auto root_start =
+        nlohmann::json::parse(table->out).at("partitiontable").at("partitions")[1].at("start").get<std::uint64_t>();
     {
         const UniqueFd fd(::open(disk.c_str(), O_RDWR | O_CLOEXEC));
         const auto offset = static_cast<off_t>(root_start * 512 + 1024 + 8);
