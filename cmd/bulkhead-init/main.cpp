@@ -36,7 +36,7 @@ constexpr time_t kRestartPauseSeconds = 2;
 constexpr std::uint64_t kStopGraceMs = 10000;
 
 // Kernel settings of the core; a missing one (a kernel built without it) is reported.
-constexpr std::array<std::pair<const char*, const char*>, 18> kHardening = {{
+constexpr std::array<std::pair<const char*, const char*>, 19> kHardening = {{
     {"kernel/kptr_restrict", "2"},
     {"kernel/dmesg_restrict", "1"},
     {"kernel/unprivileged_bpf_disabled", "1"},
@@ -54,6 +54,9 @@ constexpr std::array<std::pair<const char*, const char*>, 18> kHardening = {{
     {"dev/tty/ldisc_autoload", "0"},
     {"vm/unprivileged_userfaultfd", "0"},
     {"vm/mmap_min_addr", "65536"},
+    // Nothing on the core needs user namespaces (the jailer runs as root); a compromised VMM
+    // must not reach the kernel code they open up.
+    {"user/max_user_namespaces", "0"},
     // Last: no module can be loaded from here on (the initrd loaded what the core needs).
     {"kernel/modules_disabled", "1"},
 }};
@@ -77,8 +80,10 @@ void mount_or_say(const char* source, const char* target, const char* type, unsi
     }
 }
 
-void harden() {
+// Returns false when module loading could not be disabled: the core then does not run apps.
+bool harden() {
     int missing = 0;
+    bool modules_locked = false;
     for (const auto& [name, value] : kHardening) {
         const std::string path = std::string("/proc/sys/") + name;
         const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
@@ -86,10 +91,13 @@ void harden() {
         if (!fd.valid() || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
             say(Error::from_errno(errno, std::string("setting ") + name).message);
             ++missing;
+        } else if (std::string_view(name) == "kernel/modules_disabled") {
+            modules_locked = true;
         }
     }
     say("kernel hardening: " + std::to_string(kHardening.size() - static_cast<std::size_t>(missing)) + " of " +
         std::to_string(kHardening.size()) + " settings applied");
+    return modules_locked;
 }
 
 // What the firmware says about Secure Boot: the SecureBoot variable (4 bytes of attributes,
@@ -197,7 +205,7 @@ pid_t start_daemon() {
     mount_or_say("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777");
     mount_or_say("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC);
     mount_or_say("efivarfs", "/sys/firmware/efi/efivars", "efivarfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
-    harden();
+    const bool hardened = harden();
 
     const char* version = std::getenv("BULKHEAD_IMAGE_VERSION");  // NOLINT(concurrency-mt-unsafe): one thread
     struct stat tpm {};
@@ -205,7 +213,14 @@ pid_t start_daemon() {
     say(concat({"image ", version != nullptr ? version : "unknown", "; Secure Boot: ", secure_boot_state(),
                 "; TPM: ", has_tpm ? "present" : "absent", "; root: ", root_state()}));
 
-    pid_t daemon = start_daemon();
+    // Without module loading locked, the kernel could still be changed under the apps: bulkheadd
+    // does not start, and the console says why.
+    pid_t daemon = -1;
+    if (hardened) {
+        daemon = start_daemon();
+    } else {
+        say("module loading could not be disabled; bulkheadd is not started");
+    }
     for (;;) {
         signalfd_siginfo info{};
         if (::read(signals.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) continue;
@@ -215,7 +230,7 @@ pid_t start_daemon() {
             int status = 0;
             const pid_t pid = ::waitpid(-1, &status, WNOHANG);
             if (pid <= 0) break;
-            if (pid == daemon) {
+            if (pid == daemon && daemon > 0) {
                 say("bulkheadd ended (" +
                     (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
                                          : "status " + std::to_string(WEXITSTATUS(status))) +

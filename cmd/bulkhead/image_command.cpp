@@ -1,5 +1,7 @@
 // `bulkhead keys secureboot-init DIR` and `bulkhead image build`: the owner's Secure Boot keys,
 // and a signed, verified system core image built from a spec (docs/IMAGE.md).
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,7 +109,15 @@ Result<void> make_owner_keys(const ImageOptions& options, std::string& passphras
     return {};
 }
 
+// Private keys pass through this process: no core dump or ptrace by the same user may see them.
+void protect_secrets() {
+    (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    const rlimit no_core{0, 0};
+    (void)::setrlimit(RLIMIT_CORE, &no_core);
+}
+
 int secureboot_init(const ImageOptions& options) {
+    protect_secrets();
     struct stat existing {};
     if (::lstat(options.dir.c_str(), &existing) == 0) {
         return cli::report_error({ErrorCode::invalid_argument, options.dir + " already exists; keys are never "
@@ -142,6 +152,7 @@ int secureboot_init(const ImageOptions& options) {
 }
 
 int build(const ImageOptions& options) {
+    protect_secrets();
     auto text = read_file_bounded(options.spec, kMaxSpecBytes);
     if (!text) return cli::report_error(text.error(), options.json);
     const std::string base_dir = fs::absolute(options.spec).parent_path().string();

@@ -21,6 +21,7 @@ namespace {
 constexpr std::uint32_t kErofsMagic = 0xE0F5E1E2;
 constexpr off_t kErofsSuperblockOffset = 1024;
 constexpr std::size_t kMaxImagePathBytes = 1024;
+constexpr int kImportSeconds = 600;
 
 std::string proc_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
@@ -44,7 +45,7 @@ Result<UniqueFd> open_beneath(int dir, const std::string& path, const std::strin
     open_how how{};
     // openat2 refuses O_PATH combined with anything but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC.
     how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
     long fd = -1;
     do {
         fd = ::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof how);
@@ -116,19 +117,23 @@ Result<void> import_root_image(int definition_dir, const std::string& definition
     if (::fchown(scratch_fd.get(), owner.uid, owner.gid) != 0) {
         return fail(Error::from_errno(errno, "handing " + scratch + " to the image's owner"));
     }
-    const RunOptions as_owner{.as = owner, .inherit = {source->get(), scratch_fd.get()}};
+    // Bounded in time and size: the owner can stop or feed the reader, but not hold bulkheadd.
+    RunOptions as_owner{.as = owner,
+                        .inherit = {source->get(), scratch_fd.get()},
+                        .view = -1,
+                        .timeout_seconds = kImportSeconds,
+                        .max_file_bytes = static_cast<std::uint64_t>(kMaxRootImageBytes)};
     const std::string owner_text = concat({"uid ", std::to_string(owner.uid), ", gid ", std::to_string(owner.gid)});
     if (tree) {
-        // mkfs.erofs resolves its source to an absolute path and reads the tree through it, so the
-        // owner must be able to reach the tree; whatever it reads, it reads with no more than the
-        // owner's rights. "/." makes the magic link resolve to the directory it points to.
-        auto made = run_program_checked({tools.mkfs_erofs, "--quiet", "--all-root", "-T0", proc_path(scratch_fd.get()),
-                                         proc_path(source->get()) + "/."},
-                                        as_owner);
+        // mkfs.erofs reads its source by path: it gets a path nobody else can change, the very
+        // directory opened above, read-only, in a mount namespace of its own.
+        as_owner.view = source->get();
+        auto made = run_program_checked(
+            {tools.mkfs_erofs, "--quiet", "--all-root", "-T0", proc_path(scratch_fd.get()), kReadOnlyViewPath},
+            as_owner);
         if (!made) {
-            return fail(ErrorCode::io,
-                        concat({"building an erofs image from ", described, " as its owner (", owner_text,
-                                ", who must be able to reach and read all of it): ", made.error().message}));
+            return fail(ErrorCode::io, concat({"building an erofs image from ", described, " as its owner (",
+                                               owner_text, "): ", made.error().message}));
         }
     } else {
         auto copied = run_program_checked(

@@ -51,7 +51,7 @@ bool name_exists(const std::string& name) {
 // /etc/group's lock; that is worth a few more tries.
 Result<ProgramOutput> run_account_tool(const std::vector<std::string>& argv) {
     for (int attempt = 0;; ++attempt) {
-        auto output = run_program(argv);
+        auto output = run_program(argv, {.as = std::nullopt, .inherit = {}, .view = -1, .timeout_seconds = 60});
         if (!output) return output;
         const bool locked = output->exit_code != 0 && output->err.find("lock") != std::string::npos;
         if (!locked || attempt >= 20) return run_program_checked_output(argv, std::move(*output));

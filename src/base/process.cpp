@@ -4,7 +4,12 @@
 #include <grp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,7 +17,9 @@
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <ctime>
 
+#include "base/text.hpp"
 #include "base/unique_fd.hpp"
 
 namespace bulkhead {
@@ -21,11 +28,58 @@ namespace {
 
 constexpr std::size_t kMaxOutputBytes = std::size_t{1} << 20;
 
+// mount_setattr(2), declared here as glibc 2.36 has no wrapper.
+struct MountAttributes {
+    std::uint64_t attr_set = 0;
+    std::uint64_t attr_clr = 0;
+    std::uint64_t propagation = 0;
+    std::uint64_t userns_fd = 0;
+};
+constexpr std::uint64_t kMountReadOnly = 0x1;
+constexpr std::uint64_t kMountNoSuid = 0x2;
+constexpr std::uint64_t kMountNoDev = 0x4;
+constexpr long kSysMountSetattr = 442;
+
+constexpr long kSysOpenTree = 428;
+constexpr long kSysMoveMount = 429;
+constexpr unsigned kOpenTreeClone = 1;
+constexpr unsigned kAtEmptyPath = 0x1000;
+constexpr unsigned kMoveMountFromEmptyPath = 0x4;
+
+// A private mount namespace with a tmpfs on /mnt and the directory `view_fd` names bound
+// read-only at kReadOnlyViewPath. The bind is cloned from the descriptor itself (open_tree)
+// before leaving the caller's namespace, so no path is looked up again.
+int make_view(int view_fd) {
+    MountAttributes read_only;
+    read_only.attr_set = kMountReadOnly | kMountNoSuid | kMountNoDev;
+    // Not recursive: mounts below the directory (a FUSE file system claiming uid 0, say) stay out.
+    const long tree = ::syscall(kSysOpenTree, view_fd, "", kOpenTreeClone | O_CLOEXEC | kAtEmptyPath);
+    if (tree < 0) return errno;
+    const int tree_fd = static_cast<int>(tree);
+    if (::syscall(kSysMountSetattr, tree_fd, "", kAtEmptyPath, &read_only, sizeof read_only) != 0 ||
+        ::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("tmpfs", "/mnt", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") != 0 ||
+        ::mkdir(kReadOnlyViewPath, 0755) != 0 ||
+        ::syscall(kSysMoveMount, tree_fd, "", AT_FDCWD, kReadOnlyViewPath, kMoveMountFromEmptyPath) != 0) {
+        return errno;
+    }
+    ::close(tree_fd);
+    return 0;
+}
+
 // Only async-signal-safe calls between fork and exec: the caller may have threads.
 [[noreturn]] void exec_child(const std::vector<char*>& args, char* const* env, int null_fd, int out_fd, int err_fd,
                              int report_fd, const RunOptions& options) {
     int failed = 0;
-    if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) failed = errno;
+    if (options.view >= 0) failed = make_view(options.view);
+    if (failed == 0 && options.max_file_bytes != 0) {
+        const rlimit size{options.max_file_bytes, options.max_file_bytes};
+        if (::setrlimit(RLIMIT_FSIZE, &size) != 0) failed = errno;
+    }
+    // dup2 onto itself (the caller had 0, 1 or 2 closed) keeps close-on-exec: cleared then.
+    for (const auto& [from, to] : {std::pair{null_fd, 0}, std::pair{out_fd, 1}, std::pair{err_fd, 2}}) {
+        if (failed == 0 && (from == to ? ::fcntl(to, F_SETFD, 0) : ::dup2(from, to)) < 0) failed = errno;
+    }
     for (const int fd : options.inherit) {
         if (failed == 0 && ::fcntl(fd, F_SETFD, 0) != 0) failed = errno;
     }
@@ -107,8 +161,26 @@ Result<ProgramOutput> run_program(const std::vector<std::string>& argv, const Ru
     ProgramOutput output;
     std::array<pollfd, 2> fds{{{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}}};
     int open_streams = 2;
+    timespec started{};
+    ::clock_gettime(CLOCK_MONOTONIC, &started);
+    bool timed_out = false;
     while (open_streams > 0) {
-        if (::poll(fds.data(), fds.size(), -1) < 0) {
+        int wait_ms = -1;
+        if (options.timeout_seconds > 0) {
+            timespec now{};
+            ::clock_gettime(CLOCK_MONOTONIC, &now);
+            const long elapsed_ms = (now.tv_sec - started.tv_sec) * 1000 + (now.tv_nsec - started.tv_nsec) / 1000000;
+            const long left_ms = static_cast<long>(options.timeout_seconds) * 1000 - elapsed_ms;
+            if (left_ms <= 0) {
+                // Stopped or slow on purpose, or just stuck: it goes, whatever it is doing.
+                ::kill(pid, SIGKILL);
+                timed_out = true;
+                break;
+            }
+            wait_ms = static_cast<int>(std::min(left_ms, 1000L));
+        }
+        const int polled = ::poll(fds.data(), fds.size(), wait_ms);
+        if (polled < 0) {
             if (errno == EINTR) continue;
             break;
         }
@@ -129,6 +201,10 @@ Result<ProgramOutput> run_program(const std::vector<std::string>& argv, const Ru
     }
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (timed_out) {
+        return fail(ErrorCode::timeout, concat({argv.front(), " did not finish within ",
+                                                std::to_string(options.timeout_seconds), " s and was killed"}));
     }
     output.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return output;

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,9 +27,19 @@ struct Credentials {
     gid_t gid = 0;
 };
 
+// Where RunOptions::view shows a directory to the program.
+inline constexpr const char* kReadOnlyViewPath = "/mnt/bulkhead-view";
+
 struct RunOptions {
     std::optional<Credentials> as;  // unset: the caller's own
     std::vector<int> inherit;       // descriptors the program keeps, at their numbers (/proc/self/fd/N)
+    // A directory (an open descriptor) the program sees, read-only, at kReadOnlyViewPath, in a
+    // mount namespace of its own where /mnt is a private tmpfs: no path above it can be changed
+    // under the program's feet, and mounts below it are not part of the view. Needs
+    // CAP_SYS_ADMIN. -1: none.
+    int view = -1;
+    int timeout_seconds = 0;           // killed after this long (0: no limit)
+    std::uint64_t max_file_bytes = 0;  // RLIMIT_FSIZE for the program (0: unchanged)
 };
 
 // Runs argv (argv[0] an absolute path) to completion. Fails only when it cannot be started;

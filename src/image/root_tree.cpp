@@ -90,7 +90,14 @@ Result<std::vector<std::string>> assemble_root(const ImageSpec& spec, const std:
         auto dependencies = read_elf_dependencies(*bytes);
         if (!dependencies) return fail(ErrorCode::parse, next + ": " + dependencies.error().message);
         std::vector<std::string> wanted;
-        if (!dependencies->interpreter.empty()) wanted.push_back(dependencies->interpreter);
+        if (!dependencies->interpreter.empty()) {
+            const std::string& interpreter = dependencies->interpreter;
+            if (interpreter.front() != '/' || interpreter.find("/..") != std::string::npos ||
+                interpreter.find("//") != std::string::npos || interpreter.find("/./") != std::string::npos) {
+                return fail(ErrorCode::parse, next + " names an interpreter that is not a plain absolute path");
+            }
+            wanted.push_back(interpreter);
+        }
         for (const std::string& soname : dependencies->needed) {
             const std::string found = find_library(soname, library_dirs);
             if (found.empty())

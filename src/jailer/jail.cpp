@@ -136,8 +136,9 @@ int jailed_child(void* argument) {
     // Sources and the report pipe first move above every target, so no dup2 lands on one.
     int above = 3;
     for (const auto& [fd, target] : spec.pass_fds) above = std::max(above, target + 1);
-    context.report = ::fcntl(context.report, F_DUPFD_CLOEXEC, above);
-    if (context.report < 0) ::_exit(127);
+    const int moved_report = ::fcntl(context.report, F_DUPFD_CLOEXEC, above);
+    if (moved_report < 0) child_fail(context, "moving the report pipe");  // still at its old number
+    context.report = moved_report;
     std::vector<std::pair<int, int>> moved;
     for (const auto& [fd, target] : spec.pass_fds) {
         const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, above);
@@ -150,7 +151,11 @@ int jailed_child(void* argument) {
     for (int fd = 0; fd < 3; ++fd) {
         const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
         if (null < 0 || ::dup2(null, fd) < 0) child_fail(context, "opening /dev/null");
-        ::close(null);
+        if (null != fd) {
+            ::close(null);
+        } else if (::fcntl(fd, F_SETFD, 0) != 0) {  // fd was free: open gave it that number, close-on-exec
+            child_fail(context, "opening /dev/null");
+        }
     }
     std::set<int> keep{0, 1, 2, context.report};
     for (const auto& [fd, target] : spec.pass_fds) keep.insert(target);

@@ -459,7 +459,13 @@ struct Daemon::Impl {
             if (!status) return error_response(status.error().code, status.error().message);
             auto log = read_file_bounded(log_file(name), kMaxLogBytes * 2);
             std::string tail = log ? *log : std::string();
-            if (tail.size() > kLogTailBytes) tail = tail.substr(tail.size() - kLogTailBytes);
+            if (tail.size() > kLogTailBytes) {
+                // Cut at a line start: a cut inside a line could strip the "[app] " in front of a
+                // guest line that imitates one of our notes.
+                tail = tail.substr(tail.size() - kLogTailBytes);
+                const std::size_t line_end = tail.find('\n');
+                tail = line_end == std::string::npos ? std::string() : tail.substr(line_end + 1);
+            }
             // The guest's bytes, made valid UTF-8 so the response is always valid JSON.
             result = json::Object{{"name", text(name)}, {"output", json::Value(valid_utf8(tail))}};
         }

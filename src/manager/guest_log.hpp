@@ -14,8 +14,9 @@ inline constexpr std::string_view kNotePrefix = "[bulkheadd";
 // - a line of its own that starts like one of bulkheadd's notes gets "[app] " in front, so no
 //   guest can pass a line off as bulkheadd's;
 // - control characters other than newline and tab (ESC sequences, carriage returns, ...) are
-//   written in caret notation ("^[", "^M"), so `bulkhead app logs` cannot be made to rewrite
-//   the reader's terminal or hide text.
+//   written in caret notation ("^[", "^M"), and the C1 controls and bidirectional overrides
+//   written as UTF-8 as "<U+009B>", so `bulkhead app logs` cannot be made to rewrite the
+//   reader's terminal or hide text.
 // Lines may be split across calls in any way.
 class GuestOutputFilter {
 public:
@@ -24,8 +25,11 @@ public:
     std::string flush();
 
 private:
+    void emit(std::string& out, char c);
+
     bool at_line_start_ = true;
     std::string held_;
+    std::string pending_;  // the start of a character that may be a hidden control
 };
 
 // At most `burst` events per `window_ms`; the first one refused in a window is reported once.

@@ -5,6 +5,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
@@ -92,6 +93,7 @@ Result<OwnerKey> generate_owner_key(std::string_view common_name, std::string_vi
     const std::string secret(passphrase);
     // On success PKCS8_set0_pbe owns the algorithm.
     const Sig encrypted(PKCS8_set0_pbe(secret.c_str(), static_cast<int>(secret.size()), info.get(), pbe.get()));
+    OPENSSL_cleanse(const_cast<char*>(secret.data()), secret.size());
     if (!encrypted) return openssl_failure("encrypt the key");
     (void)pbe.release();
     const Bio bio(BIO_new(BIO_s_mem()));
@@ -105,6 +107,7 @@ Result<std::string> decrypt_owner_key(std::string_view encrypted_key_pem, std::s
     if (!in) return openssl_failure("read the key");
     std::string secret(passphrase);
     const Key key(PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, secret.data()));
+    OPENSSL_cleanse(secret.data(), secret.size());
     if (!key) {
         return fail(ErrorCode::permission_denied,
                     "the key could not be decrypted: wrong passphrase or a damaged key file");

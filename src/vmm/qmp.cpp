@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <ctime>
@@ -28,8 +29,7 @@ std::int64_t monotonic_ms() {
 
 }  // namespace
 
-Result<json::Value> QmpSession::read_message(int timeout_ms) {
-    const std::int64_t deadline = monotonic_ms() + timeout_ms;
+Result<json::Value> QmpSession::read_message(std::int64_t deadline) {
     for (;;) {
         if (const std::size_t end = buffer_.find('\n'); end != std::string::npos) {
             const std::string line = buffer_.substr(0, end);
@@ -65,10 +65,13 @@ Result<json::Value> QmpSession::read_message(int timeout_ms) {
 
 Result<QmpSession> QmpSession::open(UniqueFd socket, int timeout_ms) {
     QmpSession session(std::move(socket));
-    auto greeting = session.read_message(timeout_ms);
+    // One deadline for the whole exchange: a VMM that trickles events cannot stretch it.
+    const std::int64_t deadline = monotonic_ms() + timeout_ms;
+    auto greeting = session.read_message(deadline);
     if (!greeting) return fail(greeting.error());
     if (greeting->find("QMP") == nullptr) return fail(ErrorCode::parse, "the QMP socket did not greet as QMP");
-    auto negotiated = session.execute("qmp_capabilities", timeout_ms);
+    auto negotiated =
+        session.execute("qmp_capabilities", static_cast<int>(std::max<std::int64_t>(0, deadline - monotonic_ms())));
     if (!negotiated) return fail(negotiated.error());
     return session;
 }
@@ -81,9 +84,10 @@ Result<json::Value> QmpSession::execute(std::string_view command, const json::Va
     json::Object call{{"execute", json::Value(std::string(command))}};
     if (arguments.is_object()) call.emplace_back("arguments", arguments);
     const std::string request = json::to_json(json::Value(std::move(call))) + "\n";
+    const std::int64_t deadline = monotonic_ms() + timeout_ms;
     if (auto sent = write_all(socket_.get(), request, "the QMP socket"); !sent) return fail(sent.error());
     for (int skipped = 0; skipped <= kMaxSkippedEvents; ++skipped) {
-        auto message = read_message(timeout_ms);
+        auto message = read_message(deadline);
         if (!message) return fail(message.error());
         if (const json::Value* answer = message->find("return")) return *answer;
         if (const json::Value* error = message->find("error")) {

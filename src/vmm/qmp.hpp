@@ -3,6 +3,7 @@
 // answers is parsed strictly.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -14,7 +15,8 @@ namespace bulkhead::vmm {
 
 class QmpSession {
 public:
-    // Takes a connected stream socket; reads the greeting and enters command mode.
+    // Takes a connected stream socket; reads the greeting and enters command mode. Each call
+    // has one deadline for all it reads, however the peer spaces its bytes.
     static Result<QmpSession> open(UniqueFd socket, int timeout_ms);
 
     // Runs `command` (no arguments) and returns its "return" value; a QMP error is an error
@@ -29,7 +31,7 @@ public:
 
 private:
     explicit QmpSession(UniqueFd socket) : socket_(std::move(socket)) {}
-    Result<json::Value> read_message(int timeout_ms);
+    Result<json::Value> read_message(std::int64_t deadline_ms);
 
     UniqueFd socket_;
     std::string buffer_;

@@ -171,13 +171,12 @@ TEST_F(Installer, AnImageIsReadAsItsOwner) {
         }
     }
     ASSERT_EQ(::chown(tree.c_str(), 65534, 65534), 0);
-    ASSERT_EQ(::chmod(dir.path().c_str(), 0711), 0);  // the owner must reach its tree by its path
     const std::string secret_definition = definition("secret");
     fs::create_directories(state / "apps");
     const auto before = picture(dir.path());
     auto refused = add_app(state.string(), secret_definition);
     ASSERT_FALSE(refused);
-    EXPECT_NE(refused.error().message.find("as its owner (uid 65534, gid 65534, who must be able"), std::string::npos)
+    EXPECT_NE(refused.error().message.find("as its owner (uid 65534, gid 65534)"), std::string::npos)
         << refused.error().message;
     EXPECT_FALSE(user_exists(host_user_name(prefix + "secret")));
     EXPECT_EQ(picture(dir.path()), before);

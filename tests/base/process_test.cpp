@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "base/unique_fd.hpp"
+#include "support/temp_dir.hpp"
 
 namespace bulkhead {
 namespace {
@@ -67,6 +70,55 @@ TEST(RunProgram, RunsWithTheGivenCredentialsAndNoNewPrivileges) {
     EXPECT_NE(status->out.find("Gid:\t65533\t65533\t65533\t65533"), std::string::npos) << status->out;
     EXPECT_NE(status->out.find("Groups:\t \n"), std::string::npos) << status->out;
     EXPECT_NE(status->out.find("NoNewPrivs:\t1"), std::string::npos) << status->out;
+}
+
+}  // namespace
+}  // namespace bulkhead
+
+namespace bulkhead {
+namespace {
+
+TEST(RunProgramLimits, AProgramPastItsTimeIsKilled) {
+    auto slow =
+        run_program({"/bin/sleep", "30"}, {.as = std::nullopt, .inherit = {}, .view = -1, .timeout_seconds = 1});
+    ASSERT_FALSE(slow);
+    EXPECT_EQ(slow.error().code, ErrorCode::timeout);
+    EXPECT_NE(slow.error().message.find("did not finish within 1 s"), std::string::npos) << slow.error().message;
+}
+
+TEST(RunProgramLimits, FilesCannotGrowPastTheLimit) {
+    const testing::TempDir dir;
+    const std::string target = (dir.path() / "big").string();
+    auto capped =
+        run_program({"/bin/dd", "if=/dev/zero", "of=" + target, "bs=1M", "count=4", "status=none"},
+                    {.as = std::nullopt, .inherit = {}, .view = -1, .timeout_seconds = 0, .max_file_bytes = 1 << 20});
+    ASSERT_TRUE(capped);
+    EXPECT_NE(capped->exit_code, 0);
+    EXPECT_LE(std::filesystem::file_size(target), std::uintmax_t{1} << 20);
+}
+
+// The view is the very directory the descriptor names, read-only, at a path nobody else can
+// change; the caller's own /mnt is untouched.
+TEST(RunProgramLimits, AViewShowsTheOpenedDirectoryReadOnly) {
+    if (::geteuid() != 0) GTEST_SKIP() << "a mount namespace needs CAP_SYS_ADMIN";
+    const testing::TempDir dir;
+    dir.write("tree/inside", "seen");
+    const UniqueFd tree(::open((dir.path() / "tree").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(tree.valid());
+    // The path is swapped for another directory after the descriptor was opened.
+    std::filesystem::rename(dir.path() / "tree", dir.path() / "moved");
+    dir.write("tree/decoy", "not this one");
+    const std::string view = kReadOnlyViewPath;
+    auto listed = run_program({"/bin/cat", view + "/inside"},
+                              {.as = Credentials{65534, 65534}, .inherit = {}, .view = tree.get()});
+    ASSERT_TRUE(listed) << listed.error().message;
+    EXPECT_EQ(listed->out, "seen") << listed->err;
+    auto written =
+        run_program({"/usr/bin/touch", view + "/new"}, {.as = std::nullopt, .inherit = {}, .view = tree.get()});
+    ASSERT_TRUE(written);
+    EXPECT_NE(written->exit_code, 0);  // read-only, even for root
+    EXPECT_NE(written->err.find("Read-only file system"), std::string::npos) << written->err;
+    EXPECT_FALSE(std::filesystem::exists(view));
 }
 
 }  // namespace

@@ -33,6 +33,22 @@ TEST(GuestOutputFilter, ControlCharactersAreMadeVisible) {
     EXPECT_EQ(in_pieces(filter, "a\x1b[2Jb\rc\x7f\x01\n", 2), "a^[[2Jb^Mc^?^A\n");
 }
 
+TEST(GuestOutputFilter, C1ControlsAndBidiOverridesAreShownNotObeyed) {
+    const std::string hostile =
+        "a\xC2\x9B"
+        "2Jb\xC2\x9D"
+        "52;c;x\xE2\x80\xAE"
+        "evil\xE2\x81\xA6ok\n";
+    const std::string expected = "a<U+009B>2Jb<U+009D>52;c;x<U+202E>evil<U+2066>ok\n";
+    for (std::size_t piece = 1; piece <= hostile.size(); ++piece) {
+        GuestOutputFilter filter;
+        EXPECT_EQ(in_pieces(filter, hostile, piece), expected) << "pieces of " << piece;
+    }
+    GuestOutputFilter filter;
+    EXPECT_EQ(in_pieces(filter, "caf\xC3\xA9 \xE2\x80\x94 \xE2\x82\xAC \xC2\xA0\n", 1),
+              "caf\xC3\xA9 \xE2\x80\x94 \xE2\x82\xAC \xC2\xA0\n");  // ordinary text stays as it is
+}
+
 TEST(GuestOutputFilter, AnUndecidedLineStartIsHeldUntilFlushed) {
     GuestOutputFilter filter;
     EXPECT_EQ(filter.filter("x\n[bul"), "x\n");

@@ -227,7 +227,7 @@ TEST_F(CoreImage, TheSignedImageBootsOnItsVerifiedRootAndShutsDownCleanly) {
               std::string::npos)
         << console;
     EXPECT_NE(console.find("Kernel is locked down"), std::string::npos) << console;
-    EXPECT_NE(console.find("kernel hardening: 18 of 18 settings applied"), std::string::npos) << console;
+    EXPECT_NE(console.find("kernel hardening: 19 of 19 settings applied"), std::string::npos) << console;
     if (started) {
         // Ctrl-Alt-Del: bulkhead-init stops everything and reboots; -no-reboot makes that QEMU's exit.
         UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -78,6 +79,29 @@ TEST(QmpSession, AHostileOrSilentPeerIsABoundedError) {
         qemu.say(R"({"hello": 1})"
                  "\r\n");
         EXPECT_FALSE(QmpSession::open(std::move(qemu.ours), 1000));  // not a QMP greeting
+    }
+    {
+        // Events trickling in, each well inside the time given: the whole call still ends on time.
+        FakeQemu qemu;
+        qemu.say(kGreeting);
+        qemu.say("{\"return\": {}}\r\n");
+        auto session = QmpSession::open(std::move(qemu.ours), 1000);
+        ASSERT_TRUE(session);
+        std::atomic<bool> done = false;
+        std::thread trickle([&] {
+            for (int i = 0; i < 40 && !done; ++i) {
+                qemu.say(R"({"event": "RTC_CHANGE", "data": {}})"
+                         "\r\n");
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+        });
+        const auto start = std::chrono::steady_clock::now();
+        auto slow = session->execute("query-status", 500);
+        done = true;
+        trickle.join();
+        ASSERT_FALSE(slow);
+        EXPECT_EQ(slow.error().code, ErrorCode::timeout);
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
     }
     {
         FakeQemu qemu;  // never says anything
