@@ -44,6 +44,9 @@ constexpr std::uint64_t kStopGraceMs = 15000;
 constexpr std::uint64_t kQuitGraceMs = 5000;
 constexpr int kQmpTimeoutMs = 2000;
 constexpr std::size_t kMaxClients = 64;
+constexpr std::size_t kReservedForRoot = 8;
+constexpr std::size_t kClientsPerUser = 16;
+constexpr std::size_t kRefusedClients = 4;
 constexpr std::size_t kMaxPendingOutput = std::size_t{256} << 10;  // per client: then stop reading it
 constexpr int kMaxDrainReads = 64;
 
@@ -579,7 +582,15 @@ Result<void> Daemon::run() {
                 const bool allowed =
                     credentials.uid == 0 || std::find(d.config.desktop_uids.begin(), d.config.desktop_uids.end(),
                                                       credentials.uid) != d.config.desktop_uids.end();
-                if (d.clients.size() < kMaxClients) {
+                // Slots are shared out so that no one user can take them all: each user has at
+                // most kClientsPerUser, users without access share kRefusedClients, and the last
+                // kReservedForRoot are root's.
+                const auto from_same = static_cast<std::size_t>(std::count_if(
+                    d.clients.begin(), d.clients.end(),
+                    [&](const Client& client) { return allowed ? client.uid == credentials.uid : !client.allowed; }));
+                const std::size_t limit = credentials.uid == 0 ? kMaxClients : kMaxClients - kReservedForRoot;
+                const std::size_t per_source = allowed ? kClientsPerUser : kRefusedClients;
+                if (d.clients.size() < limit && (credentials.uid == 0 || from_same < per_source)) {
                     d.clients.push_back(Client{std::move(accepted), credentials.uid, allowed, {}, {}});
                 }
             }

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -234,6 +235,34 @@ TEST_F(Bulkheadd, RefusedRequestsChangeNothing) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
     ASSERT_TRUE(said);
     EXPECT_NE(said->find("this user may not use bulkheadd"), std::string::npos) << *said;
+
+    // That user holding as many connections as it can does not lock root out.
+    std::array<int, 2> ready{};
+    ASSERT_EQ(::pipe(ready.data()), 0);
+    const pid_t hog = ::fork();
+    if (hog == 0) {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+        const std::string socket = (dir.path() / "run/bulkheadd.sock").string();
+        std::vector<int> held;
+        for (int i = 0; i < 80; ++i) {
+            const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+            sockaddr_un address{};
+            address.sun_family = AF_UNIX;
+            std::strncpy(address.sun_path, socket.c_str(), sizeof address.sun_path - 1);
+            if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) held.push_back(fd);
+        }
+        (void)!::write(ready[1], "x", 1);
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    char byte = 0;
+    ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+    ::close(ready[0]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // bulkheadd accepts them all
+    EXPECT_EQ(app({"list"}).exit_code, 0);
+    ::kill(hog, SIGKILL);
+    ::waitpid(hog, nullptr, 0);
 }
 
 }  // namespace
