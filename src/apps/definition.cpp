@@ -112,7 +112,7 @@ Result<void> read_permissions(const TomlReader& reader, const toml::node& node, 
         const auto kind = permissions::kind_from_name(*name);
         if (!kind) {
             return reader.error(item, "permissions.request",
-                                "'" + *name + "' is not one of network, clipboard, files, audio, camera, usb, display");
+                                "'" + *name + "' is not one of " + permissions::all_kind_names());
         }
         if (!app.requested.insert(*kind).second) {
             return reader.error(item, "permissions.request", "'" + *name + "' is listed twice");

@@ -5,12 +5,14 @@ namespace bulkhead::permissions {
 std::string_view kind_name(Kind kind) noexcept {
     switch (kind) {
         case Kind::network: return "network";
-        case Kind::clipboard: return "clipboard";
+        case Kind::expose_port: return "expose-port";
         case Kind::files: return "files";
-        case Kind::audio: return "audio";
+        case Kind::clipboard: return "clipboard";
+        case Kind::display: return "display";
+        case Kind::audio_out: return "audio-out";
+        case Kind::microphone: return "microphone";
         case Kind::camera: return "camera";
         case Kind::usb: return "usb";
-        case Kind::display: return "display";
     }
     return "unknown";
 }
@@ -20,6 +22,15 @@ std::optional<Kind> kind_from_name(std::string_view name) noexcept {
         if (kind_name(kind) == name) return kind;
     }
     return std::nullopt;
+}
+
+std::string all_kind_names() {
+    std::string names;
+    for (const Kind kind : kAllKinds) {
+        if (!names.empty()) names += ", ";
+        names += kind_name(kind);
+    }
+    return names;
 }
 
 }  // namespace bulkhead::permissions

@@ -4,16 +4,21 @@
 
 #include <array>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace bulkhead::permissions {
 
-enum class Kind { network, clipboard, files, audio, camera, usb, display };
+enum class Kind { network, expose_port, files, clipboard, display, audio_out, microphone, camera, usb };
 
-inline constexpr std::array<Kind, 7> kAllKinds = {Kind::network, Kind::clipboard, Kind::files,  Kind::audio,
-                                                  Kind::camera,  Kind::usb,       Kind::display};
+inline constexpr std::array<Kind, 9> kAllKinds = {Kind::network,    Kind::expose_port, Kind::files,
+                                                  Kind::clipboard,  Kind::display,     Kind::audio_out,
+                                                  Kind::microphone, Kind::camera,      Kind::usb};
 
 std::string_view kind_name(Kind kind) noexcept;
 std::optional<Kind> kind_from_name(std::string_view name) noexcept;
+
+// "network, expose-port, ...": every name, for messages.
+std::string all_kind_names();
 
 }  // namespace bulkhead::permissions
