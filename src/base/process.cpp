@@ -19,6 +19,7 @@
 #include <csignal>
 #include <ctime>
 
+#include "base/mount_attributes.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
 
@@ -28,22 +29,9 @@ namespace {
 
 constexpr std::size_t kMaxOutputBytes = std::size_t{1} << 20;
 
-// mount_setattr(2), declared here as glibc 2.36 has no wrapper.
-struct MountAttributes {
-    std::uint64_t attr_set = 0;
-    std::uint64_t attr_clr = 0;
-    std::uint64_t propagation = 0;
-    std::uint64_t userns_fd = 0;
-};
-constexpr std::uint64_t kMountReadOnly = 0x1;
-constexpr std::uint64_t kMountNoSuid = 0x2;
-constexpr std::uint64_t kMountNoDev = 0x4;
-constexpr long kSysMountSetattr = 442;
-
 constexpr long kSysOpenTree = 428;
 constexpr long kSysMoveMount = 429;
 constexpr unsigned kOpenTreeClone = 1;
-constexpr unsigned kAtEmptyPath = 0x1000;
 constexpr unsigned kMoveMountFromEmptyPath = 0x4;
 
 // A private mount namespace with a tmpfs on /mnt and the directory `view_fd` names bound
@@ -56,8 +44,8 @@ int make_view(int view_fd) {
     const long tree = ::syscall(kSysOpenTree, view_fd, "", kOpenTreeClone | O_CLOEXEC | kAtEmptyPath);
     if (tree < 0) return errno;
     const int tree_fd = static_cast<int>(tree);
-    if (::syscall(kSysMountSetattr, tree_fd, "", kAtEmptyPath, &read_only, sizeof read_only) != 0 ||
-        ::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+    if (set_mount_attributes(tree_fd, "", kAtEmptyPath, read_only) != 0 || ::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
         ::mount("tmpfs", "/mnt", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") != 0 ||
         ::mkdir(kReadOnlyViewPath, 0755) != 0 ||
         ::syscall(kSysMoveMount, tree_fd, "", AT_FDCWD, kReadOnlyViewPath, kMoveMountFromEmptyPath) != 0) {

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/bytes.hpp"
 #include "base/text.hpp"
 
 namespace bulkhead::gpt {
@@ -74,14 +75,6 @@ std::vector<unsigned char> header(const DiskLayout& layout, std::uint64_t my_lba
     return sector;
 }
 
-std::uint64_t get_le(std::string_view bytes, std::size_t at, int width) {
-    std::uint64_t value = 0;
-    for (int i = width - 1; i >= 0; --i) {
-        value = value << 8U | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
-    }
-    return value;
-}
-
 Guid get_guid(std::string_view bytes, std::size_t at) {
     static constexpr std::array<int, 16> kOrder = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
     Guid guid{};
@@ -100,24 +93,24 @@ Result<std::vector<Entry>> parse_partition_table(std::string_view first_sectors,
     }
     const std::string_view header = first_sectors.substr(kSectorBytes, kSectorBytes);
     if (header.substr(0, 8) != "EFI PART") return fail(ErrorCode::parse, "no GPT header (signature)");
-    if (get_le(header, 8, 4) != 0x00010000 || get_le(header, 12, 4) != kHeaderBytes) {
+    if (load_le(header, 8, 4) != 0x00010000 || load_le(header, 12, 4) != kHeaderBytes) {
         return fail(ErrorCode::parse, "unsupported GPT header revision or size");
     }
     std::string checked(header.substr(0, kHeaderBytes));
     std::memset(checked.data() + 16, 0, 4);
-    if (crc32(reinterpret_cast<const unsigned char*>(checked.data()), kHeaderBytes) != get_le(header, 16, 4)) {
+    if (crc32(reinterpret_cast<const unsigned char*>(checked.data()), kHeaderBytes) != load_le(header, 16, 4)) {
         return fail(ErrorCode::parse, "the GPT header's CRC does not match");
     }
     const std::uint64_t last_lba = disk_bytes / kSectorBytes - 1;
-    const std::uint64_t first_usable = get_le(header, 40, 8);
-    const std::uint64_t last_usable = get_le(header, 48, 8);
-    if (get_le(header, 24, 8) != 1 || get_le(header, 72, 8) != 2 || get_le(header, 80, 4) != kEntryCount ||
-        get_le(header, 84, 4) != kEntryBytes || first_usable < 2 + kEntryLbas || last_usable >= last_lba ||
+    const std::uint64_t first_usable = load_le(header, 40, 8);
+    const std::uint64_t last_usable = load_le(header, 48, 8);
+    if (load_le(header, 24, 8) != 1 || load_le(header, 72, 8) != 2 || load_le(header, 80, 4) != kEntryCount ||
+        load_le(header, 84, 4) != kEntryBytes || first_usable < 2 + kEntryLbas || last_usable >= last_lba ||
         first_usable > last_usable) {
         return fail(ErrorCode::parse, "the GPT header describes a layout we do not write or read");
     }
     const std::string_view entries = first_sectors.substr(2 * kSectorBytes, std::size_t{kEntryCount} * kEntryBytes);
-    if (crc32(reinterpret_cast<const unsigned char*>(entries.data()), entries.size()) != get_le(header, 88, 4)) {
+    if (crc32(reinterpret_cast<const unsigned char*>(entries.data()), entries.size()) != load_le(header, 88, 4)) {
         return fail(ErrorCode::parse, "the GPT entries' CRC does not match");
     }
     std::vector<Entry> used;
@@ -128,9 +121,9 @@ Result<std::vector<Entry>> parse_partition_table(std::string_view first_sectors,
         if (entry.type == Guid{}) continue;
         entry.number = i + 1;
         entry.uuid = get_guid(raw, 16);
-        entry.first_lba = get_le(raw, 32, 8);
-        entry.last_lba = get_le(raw, 40, 8);
-        entry.attributes = get_le(raw, 48, 8);
+        entry.first_lba = load_le(raw, 32, 8);
+        entry.last_lba = load_le(raw, 40, 8);
+        entry.attributes = load_le(raw, 48, 8);
         if (entry.first_lba < first_usable || entry.last_lba > last_usable || entry.first_lba > entry.last_lba) {
             return fail(ErrorCode::parse,
                         "GPT entry " + std::to_string(entry.number) + " lies outside the usable area");

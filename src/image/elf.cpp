@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "base/bytes.hpp"
 namespace bulkhead::image {
 
 namespace {
@@ -15,14 +16,6 @@ constexpr std::uint64_t kDtStrtab = 5;
 constexpr std::uint64_t kDtStrsz = 10;
 constexpr std::size_t kMaxNeeded = 512;
 constexpr std::size_t kMaxName = 4096;
-
-std::uint64_t get_le(std::string_view bytes, std::size_t at, int width) {
-    std::uint64_t value = 0;
-    for (int i = width - 1; i >= 0; --i) {
-        value = value << 8U | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
-    }
-    return value;
-}
 
 bool inside(std::string_view file, std::uint64_t offset, std::uint64_t size) {
     return offset <= file.size() && size <= file.size() - offset;
@@ -43,18 +36,18 @@ Result<ElfDependencies> read_elf_dependencies(std::string_view file) {
                                 "ELF")
         return fail(ErrorCode::parse, "not an ELF file");
     if (file[4] != 2 || file[5] != 1) return fail(ErrorCode::parse, "not a 64-bit little-endian ELF file");
-    if (get_le(file, 18, 2) != 62) return fail(ErrorCode::parse, "not an x86-64 ELF file");
-    const std::uint64_t phoff = get_le(file, 32, 8);
-    const std::uint64_t phentsize = get_le(file, 54, 2);
-    const std::uint64_t phnum = get_le(file, 56, 2);
+    if (load_le(file, 18, 2) != 62) return fail(ErrorCode::parse, "not an x86-64 ELF file");
+    const std::uint64_t phoff = load_le(file, 32, 8);
+    const std::uint64_t phentsize = load_le(file, 54, 2);
+    const std::uint64_t phnum = load_le(file, 56, 2);
     if (phentsize != 56 || !inside(file, phoff, phnum * phentsize)) {
         return fail(ErrorCode::parse, "ELF program headers out of bounds");
     }
     std::vector<Segment> segments;
     for (std::uint64_t i = 0; i < phnum; ++i) {
         const auto at = static_cast<std::size_t>(phoff + i * phentsize);
-        segments.push_back({static_cast<std::uint32_t>(get_le(file, at, 4)), get_le(file, at + 8, 8),
-                            get_le(file, at + 16, 8), get_le(file, at + 32, 8)});
+        segments.push_back({static_cast<std::uint32_t>(load_le(file, at, 4)), load_le(file, at + 8, 8),
+                            load_le(file, at + 16, 8), load_le(file, at + 32, 8)});
     }
     ElfDependencies dependencies;
     const Segment* dynamic = nullptr;
@@ -77,8 +70,8 @@ Result<ElfDependencies> read_elf_dependencies(std::string_view file) {
     std::uint64_t strsz = 0;
     std::vector<std::uint64_t> needed_offsets;
     for (std::uint64_t at = dynamic->offset; at + 16 <= dynamic->offset + dynamic->filesz; at += 16) {
-        const std::uint64_t tag = get_le(file, static_cast<std::size_t>(at), 8);
-        const std::uint64_t value = get_le(file, static_cast<std::size_t>(at + 8), 8);
+        const std::uint64_t tag = load_le(file, static_cast<std::size_t>(at), 8);
+        const std::uint64_t value = load_le(file, static_cast<std::size_t>(at + 8), 8);
         if (tag == kDtNull) break;
         if (tag == kDtNeeded) {
             if (needed_offsets.size() >= kMaxNeeded) return fail(ErrorCode::too_large, "too many ELF dependencies");

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "base/bytes.hpp"
 #include "base/file_io.hpp"
 #include "base/process.hpp"
 #include "base/text.hpp"
@@ -21,14 +22,6 @@ constexpr std::size_t kMaxStubBytes = std::size_t{4} << 20;
 constexpr std::uint64_t kAlign = 4096;
 constexpr std::uint16_t kPe32PlusMagic = 0x20b;
 
-std::uint64_t get_le(std::string_view bytes, std::size_t at, int width) {
-    std::uint64_t value = 0;
-    for (int i = width - 1; i >= 0; --i) {
-        value = value << 8U | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
-    }
-    return value;
-}
-
 std::uint64_t align_up(std::uint64_t value) { return (value + kAlign - 1) / kAlign * kAlign; }
 
 }  // namespace
@@ -36,17 +29,18 @@ std::uint64_t align_up(std::uint64_t value) { return (value + kAlign - 1) / kAli
 Result<std::vector<PeSection>> read_pe_sections(std::string_view image) {
     if (image.size() < 0x40 || image.substr(0, 2) != "MZ")
         return fail(ErrorCode::parse, "not a PE image (no MZ header)");
-    const std::uint64_t pe = get_le(image, 0x3c, 4);
+    const std::uint64_t pe = load_le(image, 0x3c, 4);
     if (pe > image.size() || image.size() - pe < 24 || image.substr(pe, 4) != std::string_view("PE\0\0", 4)) {
         return fail(ErrorCode::parse, "not a PE image (no PE signature)");
     }
-    const std::uint64_t sections = get_le(image, pe + 6, 2);
-    const std::uint64_t optional_size = get_le(image, pe + 20, 2);
+    const std::uint64_t sections = load_le(image, pe + 6, 2);
+    const std::uint64_t optional_size = load_le(image, pe + 20, 2);
     const std::uint64_t optional = pe + 24;
-    if (optional_size < 32 || optional + optional_size > image.size() || get_le(image, optional, 2) != kPe32PlusMagic) {
+    if (optional_size < 32 || optional + optional_size > image.size() ||
+        load_le(image, optional, 2) != kPe32PlusMagic) {
         return fail(ErrorCode::parse, "not a PE32+ image");
     }
-    const std::uint64_t image_base = get_le(image, optional + 24, 8);
+    const std::uint64_t image_base = load_le(image, optional + 24, 8);
     const std::uint64_t table = optional + optional_size;
     if (sections == 0 || sections > 96 || table + sections * 40 > image.size()) {
         return fail(ErrorCode::parse, "PE section table out of bounds");
@@ -57,8 +51,8 @@ Result<std::vector<PeSection>> read_pe_sections(std::string_view image) {
         const std::string_view raw_name = header.substr(0, 8);
         PeSection section;
         section.name = std::string(raw_name.substr(0, raw_name.find('\0')));
-        section.size = get_le(header, 8, 4);
-        section.address = image_base + get_le(header, 12, 4);
+        section.size = load_le(header, 8, 4);
+        section.address = image_base + load_le(header, 12, 4);
         result.push_back(std::move(section));
     }
     return result;

@@ -23,6 +23,7 @@
 #include <set>
 
 #include "base/file_io.hpp"
+#include "base/mount_attributes.hpp"
 #include "base/unique_fd.hpp"
 
 namespace bulkhead::jailer {
@@ -30,20 +31,6 @@ namespace bulkhead::jailer {
 namespace {
 
 constexpr std::size_t kStackBytes = std::size_t{256} * 1024;
-
-// mount_setattr(2) (Linux 5.12), declared here: glibc 2.36's <sys/mount.h> and <linux/mount.h>
-// do not mix.
-struct MountAttributes {
-    std::uint64_t attr_set = 0;
-    std::uint64_t attr_clr = 0;
-    std::uint64_t propagation = 0;
-    std::uint64_t userns_fd = 0;
-};
-constexpr std::uint64_t kMountReadOnly = 0x1;  // MOUNT_ATTR_RDONLY
-constexpr std::uint64_t kMountNoSuid = 0x2;    // MOUNT_ATTR_NOSUID
-constexpr std::uint64_t kMountNoDev = 0x4;     // MOUNT_ATTR_NODEV
-constexpr unsigned kAtRecursive = 0x8000;      // AT_RECURSIVE
-constexpr long kSysMountSetattr = 442;
 
 Result<void> check_spec(const JailSpec& spec) {
     if (spec.uid == 0 || spec.gid == 0) return fail(ErrorCode::invalid_argument, "a jailed VMM never runs as root");
@@ -120,7 +107,7 @@ bool bind_into_jail(const std::string& source, const std::string& target, bool w
     attributes.attr_set = kMountNoSuid;
     if (!writable) attributes.attr_set |= kMountReadOnly;
     if (!S_ISCHR(info.st_mode) && !S_ISBLK(info.st_mode)) attributes.attr_set |= kMountNoDev;
-    return ::syscall(kSysMountSetattr, AT_FDCWD, target.c_str(), kAtRecursive, &attributes, sizeof attributes) == 0;
+    return set_mount_attributes(AT_FDCWD, target.c_str(), kAtRecursive, attributes) == 0;
 }
 
 int jailed_child(void* argument) {

@@ -2,29 +2,20 @@
 
 #include <cstring>
 
+#include "base/bytes.hpp"
 #include "base/text.hpp"
 
 namespace bulkhead::verity {
 
-namespace {
-
-std::uint64_t get_le(std::string_view bytes, std::size_t at, int width) {
-    std::uint64_t value = 0;
-    for (int i = width - 1; i >= 0; --i) {
-        value = value << 8U | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
-    }
-    return value;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<Superblock> parse_superblock(std::string_view bytes) {
     if (bytes.size() < kSuperblockBytes) return fail(ErrorCode::parse, "a verity superblock is 512 bytes");
     if (bytes.substr(0, 8) != std::string_view("verity\0\0", 8)) {
         return fail(ErrorCode::parse, "no verity superblock (wrong signature)");
     }
-    if (get_le(bytes, 8, 4) != 1) return fail(ErrorCode::parse, "verity superblock version is not 1");
-    if (get_le(bytes, 12, 4) != 1) return fail(ErrorCode::parse, "verity hash type is not 1 (salt first)");
+    if (load_le(bytes, 8, 4) != 1) return fail(ErrorCode::parse, "verity superblock version is not 1");
+    if (load_le(bytes, 12, 4) != 1) return fail(ErrorCode::parse, "verity hash type is not 1 (salt first)");
     Superblock superblock;
     Parameters& parameters = superblock.parameters;
     std::memcpy(parameters.uuid.data(), bytes.data() + 16, parameters.uuid.size());
@@ -40,10 +31,10 @@ Result<Superblock> parse_superblock(std::string_view bytes) {
     if (name_field.find_first_not_of('\0', name.size()) != std::string_view::npos) {
         return fail(ErrorCode::parse, "verity algorithm field has bytes after its end");
     }
-    parameters.data_block_size = static_cast<std::uint32_t>(get_le(bytes, 64, 4));
-    parameters.hash_block_size = static_cast<std::uint32_t>(get_le(bytes, 68, 4));
-    superblock.data_blocks = get_le(bytes, 72, 8);
-    const std::uint64_t salt_size = get_le(bytes, 80, 2);
+    parameters.data_block_size = static_cast<std::uint32_t>(load_le(bytes, 64, 4));
+    parameters.hash_block_size = static_cast<std::uint32_t>(load_le(bytes, 68, 4));
+    superblock.data_blocks = load_le(bytes, 72, 8);
+    const std::uint64_t salt_size = load_le(bytes, 80, 2);
     if (salt_size > 256) return fail(ErrorCode::parse, "verity salt longer than 256 bytes");
     parameters.salt = std::string(bytes.substr(88, salt_size));
     if (auto checked = check_parameters(parameters); !checked) return fail(ErrorCode::parse, checked.error().message);
