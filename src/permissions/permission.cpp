@@ -72,8 +72,14 @@ Result<std::uint16_t> usb_id(std::string_view text) {
     return static_cast<std::uint16_t>(value);
 }
 
+// A path the canonical form can always carry: at most 4000 bytes (with "files:" and ":ro" it
+// stays within a permission's 4096), valid UTF-8, no control characters.
 bool clean_absolute_path(std::string_view path) {
-    if (path.size() < 2 || path.front() != '/' || path.back() == '/') return false;
+    if (path.size() < 2 || path.size() > 4000 || path.front() != '/' || path.back() == '/') return false;
+    for (const char c : path) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+    }
+    if (valid_utf8(path) != path) return false;
     for (const std::string_view part : split(path.substr(1), '/')) {
         if (part.empty() || part == "." || part == "..") return false;
     }

@@ -18,6 +18,16 @@ TEST(Permission, CanonicalFormsRoundTrip) {
     }
 }
 
+// Found by the fuzz target: a path so long that its canonical form (with ":ro") no longer fit.
+TEST(Permission, EveryAcceptedPathFitsItsCanonicalForm) {
+    const std::string path = "/" + std::string(4089, 'a');
+    EXPECT_FALSE(parse_permission("files:" + path));  // 4096 bytes, but ":ro" would make it 4099
+    const std::string fits = "/" + std::string(3999, 'a');
+    auto parsed = parse_permission("files:" + fits);
+    ASSERT_TRUE(parsed);
+    EXPECT_TRUE(parse_permission(format_permission(*parsed)));
+}
+
 TEST(Permission, FieldsAreRead) {
     auto files = parse_permission("files:/home/alice/Documents");
     ASSERT_TRUE(files);
@@ -63,6 +73,8 @@ TEST(Permission, AnythingElseIsRefusedWithAReason) {
                           Case{"files:/home/x/", "must be absolute"},
                           Case{"files:/a:b:ro", "must be absolute"},
                           Case{"files:/home/x:rx", "must be absolute"},
+                          Case{"files:/home/\x01x", "must be absolute"},
+                          Case{"files:/home/\xffx", "must be absolute"},
                           Case{"usb:1d6b", "usb:VENDOR:PRODUCT"},
                           Case{"usb:1D6B:0002", "lower-case hex"},
                           Case{"usb:1d6b:002", "four hex digits"},
