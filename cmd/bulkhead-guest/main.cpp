@@ -33,7 +33,9 @@
 #include <string>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <net/route.h>
 
 #include "base/file_io.hpp"
 #include "base/unique_fd.hpp"
@@ -112,6 +114,49 @@ void bring_up_loopback() {
     if (::ioctl(sock.get(), SIOCSIFFLAGS, &request) != 0) say("lo: cannot bring it up");
 }
 
+sockaddr ipv4_address(const std::string& text) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    (void)::inet_pton(AF_INET, text.c_str(), &address.sin_addr);
+    sockaddr out{};
+    std::memcpy(&out, &address, sizeof address);
+    return out;
+}
+
+// The VM's only network device gets the address and route the host chose for it; without one
+// the app has no network at all (only lo).
+void configure_network(const guest::GuestNetwork& network) {
+    const std::string device = "eth0";
+    if (!wait_for(
+            [&]() -> Result<std::optional<std::string>> {
+                return ::access(("/sys/class/net/" + device).c_str(), F_OK) == 0 ? std::optional<std::string>(device)
+                                                                                 : std::optional<std::string>();
+            },
+            "the network device")) {
+        return;
+    }
+    const UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ifreq request{};
+    std::strncpy(request.ifr_name, device.c_str(), IFNAMSIZ - 1);
+    request.ifr_addr = ipv4_address(network.address);
+    if (!sock.valid() || ::ioctl(sock.get(), SIOCSIFADDR, &request) != 0) return say("eth0: cannot set its address");
+    const std::uint32_t mask = network.prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - network.prefix);
+    sockaddr_in netmask{};
+    netmask.sin_family = AF_INET;
+    netmask.sin_addr.s_addr = htonl(mask);
+    std::memcpy(&request.ifr_netmask, &netmask, sizeof netmask);
+    if (::ioctl(sock.get(), SIOCSIFNETMASK, &request) != 0) return say("eth0: cannot set its netmask");
+    if (::ioctl(sock.get(), SIOCGIFFLAGS, &request) != 0) return say("eth0: cannot read flags");
+    request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
+    if (::ioctl(sock.get(), SIOCSIFFLAGS, &request) != 0) return say("eth0: cannot bring it up");
+    rtentry route{};
+    route.rt_dst = ipv4_address("0.0.0.0");
+    route.rt_genmask = ipv4_address("0.0.0.0");
+    route.rt_gateway = ipv4_address(network.gateway);
+    route.rt_flags = RTF_UP | RTF_GATEWAY;
+    if (::ioctl(sock.get(), SIOCADDRT, &route) != 0) say("eth0: cannot add the default route");
+}
+
 Result<guest::RunSpec> read_run_spec() {
     auto argv_bytes = read_file_bounded("/bulkhead/argv", guest::kMaxListBytes);
     if (!argv_bytes) return fail(argv_bytes.error());
@@ -127,6 +172,13 @@ Result<guest::RunSpec> read_run_spec() {
     if (!env) return fail(env.error());
     auto spec = guest::make_run_spec(std::move(*argv), std::move(*env));
     if (spec) spec->restart = *restart;
+    if (spec && ::access("/bulkhead/network", F_OK) == 0) {
+        auto text = read_file_bounded("/bulkhead/network", 64);
+        if (!text) return fail(text.error());
+        auto network = guest::parse_guest_network(*text);
+        if (!network) return fail(network.error());
+        spec->network = *network;
+    }
     return spec;
 }
 
@@ -423,6 +475,7 @@ void run_guest() {
     if (!port) power_off("no control port");
     auto spec = read_run_spec();
     if (!spec) power_off("bad run spec: " + spec.error().message);
+    if (spec->network) configure_network(*spec->network);
     Guest guest;
     guest.run(*spec, *port);
 }

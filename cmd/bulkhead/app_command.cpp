@@ -3,8 +3,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <string>
 
@@ -27,6 +29,13 @@ struct AppOptions {
     std::string definition;
     bool purge = false;
     bool json = false;
+    std::string permission;
+    bool yes = false;
+    bool force = false;
+    // bulkhead audit
+    std::string app;
+    std::string action;
+    std::string since;
 };
 
 Result<json::Value> call(const std::string& socket_path, const json::Value& request) {
@@ -84,9 +93,54 @@ std::string describe(const json::Value& status) {
     return line + "\n";
 }
 
+std::string list_of(const json::Value& response, const char* key) {
+    std::string out;
+    const json::Value* items = response.find(key);
+    if (items == nullptr || !items->is_array()) return out;
+    for (const json::Value& item : items->as_array()) {
+        if (item.is_string()) out += (out.empty() ? "" : ", ") + item.as_string();
+    }
+    return out.empty() ? "none" : out;
+}
+
+std::string describe_audit(const json::Value& entry) {
+    std::string line = field(entry, "time") + "  " + field(entry, "app") + "  uid " + field(entry, "actor_uid") + "  " +
+                       field(entry, "action") + " " + field(entry, "decision");
+    const std::string permissions = list_of(entry, "permissions");
+    if (permissions != "none") line += "  " + permissions;
+    if (entry.find("reason") != nullptr) line += "  (" + field(entry, "reason") + ")";
+    return line + "\n";
+}
+
+// A grant widens what an app may do: on a terminal the user confirms it; elsewhere --yes must
+// say so explicitly.
+Result<void> confirm_grant(const AppOptions& options) {
+    if (options.yes) return {};
+    if (::isatty(STDIN_FILENO) == 0) {
+        return fail(ErrorCode::invalid_argument, "not confirmed: stdin is not a terminal; pass --yes to grant");
+    }
+    std::cerr << "Grant " << options.permission << " to " << options.name << "? [y/N] " << std::flush;
+    std::string answer;
+    if (!std::getline(std::cin, answer) || (answer != "y" && answer != "yes")) {
+        return fail(ErrorCode::invalid_argument, "not granted: not confirmed");
+    }
+    return {};
+}
+
 int perform(const std::string& op, const AppOptions& options) {
+    if (op == "grant") {
+        if (auto confirmed = confirm_grant(options); !confirmed)
+            return cli::report_error(confirmed.error(), options.json);
+    }
     json::Object request{{"api", json::Value(std::string("bulkhead.api/1"))}, {"op", json::Value(op)}};
     if (!options.name.empty()) request.emplace_back("name", json::Value(options.name));
+    if (op == "grant" || op == "revoke") request.emplace_back("permission", json::Value(options.permission));
+    if (op == "grant") request.emplace_back("force", json::Value(options.force));
+    if (op == "audit") {
+        if (!options.app.empty()) request.emplace_back("app", json::Value(options.app));
+        if (!options.action.empty()) request.emplace_back("action", json::Value(options.action));
+        if (!options.since.empty()) request.emplace_back("since", json::Value(options.since));
+    }
     if (op == "add") {
         std::error_code error;
         request.emplace_back("definition", json::Value(std::filesystem::absolute(options.definition, error).string()));
@@ -106,6 +160,16 @@ int perform(const std::string& op, const AppOptions& options) {
         text = field(*response, "output");
     } else if (op == "add") {
         text = "added " + field(*response, "added") + " (host uid " + field(*response, "uid") + ")\n";
+    } else if (op == "permissions") {
+        text = "granted: " + list_of(*response, "granted") +
+               "\nrequested, not granted: " + list_of(*response, "requested_not_granted") + "\n";
+    } else if (op == "grant" || op == "revoke") {
+        text = (op == "grant" ? "granted " + field(*response, "granted") + " to "
+                              : "revoked " + field(*response, "revoked") + " from ") +
+               options.name + " (takes effect " + field(*response, "effect") + ")\n";
+    } else if (op == "audit") {
+        for (const json::Value& entry : response->find("entries")->as_array()) text += describe_audit(entry);
+        if (text.empty()) text = "no audit entries\n";
     } else {
         text = op + ": " + options.name + "\n";
     }
@@ -142,6 +206,28 @@ CommandRunner register_app(CLI::App& app) {
     CLI::App* remove = command("remove", "Uninstall an app; its data stays unless --purge (needs root)");
     remove->add_option("name", options->name, "App name")->required();
     remove->add_flag("--purge", options->purge, "Also delete its data, host user and group");
+    command("permissions", "Show an app's granted permissions, and those it requests that are not granted")
+        ->add_option("name", options->name, "App name")
+        ->required();
+    CLI::App* grant = command("grant", "Grant an app a permission (needs root; asks on a terminal)");
+    grant->add_option("name", options->name, "App name")->required();
+    grant->add_option("permission", options->permission, "network, network:HOST:PORT, expose-port:GUEST:HOST, ...")
+        ->required();
+    grant->add_flag("--yes", options->yes, "Do not ask for confirmation");
+    grant->add_flag("--force", options->force, "Also grant a permission the app's definition does not request");
+    CLI::App* revoke = command("revoke", "Take a permission away from an app (at once for network)");
+    revoke->add_option("name", options->name, "App name")->required();
+    revoke->add_option("permission", options->permission, "The permission as granted")->required();
+
+    // `bulkhead audit`: a noun of its own, answered by the same daemon.
+    CLI::App* audit = app.add_subcommand("audit", "Show the audit log of grants, revokes, VM starts and refusals");
+    audit->add_option("--socket", options->socket, "bulkheadd's socket (default /run/bulkhead/bulkheadd.sock)");
+    audit->add_option("--app", options->app, "Only this app's entries");
+    audit->add_option("--action", options->action, "Only entries of this action")
+        ->check(CLI::IsMember({"grant", "revoke", "start", "denied"}));
+    audit->add_option("--since", options->since, "Only entries at or after this UTC time (2026-11-27T12:00:00Z)");
+    audit->add_flag("--json", options->json, "Print bulkheadd's response as JSON");
+    commands.emplace_back("audit", audit);
     return [commands, options]() -> int {
         for (const auto& [name, sub] : commands) {
             if (sub->parsed()) return perform(name, *options);

@@ -22,7 +22,8 @@ CommandRunner register_repo(CLI::App& app);
 // `bulkhead keys secureboot-init` (added to the `keys` noun) and `bulkhead image build`.
 CommandRunner register_image(CLI::App& app, CLI::App& keys);
 
-// `bulkhead app add | list | start | stop | status | logs | remove`: the client of bulkheadd.
+// `bulkhead app add | list | start | stop | status | logs | remove | permissions | grant | revoke`
+// and `bulkhead audit`: the client of bulkheadd.
 CommandRunner register_app(CLI::App& app);
 
 }  // namespace bulkhead::cmd

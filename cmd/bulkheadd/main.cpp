@@ -32,6 +32,9 @@ int run(int argc, char** argv) {
     app.add_option("--module-list", config.paths.module_list, "Guest modules in load order")->required();
     app.add_option("--guest-init", config.paths.guest_init, "The static bulkhead-guest binary")->required();
     app.add_option("--desktop-user", desktop_users, "A user who may list, start, stop and watch apps");
+    app.add_option("--network-provider", config.network_provider,
+                   "The network provider's namespace (e.g. /run/netns/NAME): apps granted network reach out "
+                   "through it; without it no app with a network grant starts");
     app.add_option("--accel", accel, "auto (KVM when it really works), kvm or tcg")
         ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
     try {
@@ -62,11 +65,12 @@ int run(int argc, char** argv) {
     // From here on only what managing apps takes: creating users and files for them (chown,
     // DAC, fowner, fsetid, audit for useradd), jails (sys_admin for namespaces and mounts,
     // setuid/setgid/setpcap to drop to the app's uid and empty its capability sets,
-    // sys_resource for its limits) and signalling VMMs (kill). No module loading, raw I/O,
-    // ptrace, reboot or network administration, for bulkheadd or anything it starts.
+    // sys_resource for its limits), signalling VMMs (kill) and the app networks (net_admin for
+    // taps, veths, routes and the provider's firewall). No module loading, raw I/O, ptrace or
+    // reboot, for bulkheadd or anything it starts.
     if (auto restricted = keep_only_capabilities({CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
                                                   CAP_FSETID, CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SETPCAP,
-                                                  CAP_SYS_ADMIN, CAP_SYS_RESOURCE, CAP_AUDIT_WRITE});
+                                                  CAP_SYS_ADMIN, CAP_SYS_RESOURCE, CAP_AUDIT_WRITE, CAP_NET_ADMIN});
         !restricted) {
         return cli::report_error(restricted.error(), false);
     }

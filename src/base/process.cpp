@@ -59,7 +59,8 @@ int make_view(int view_fd) {
 [[noreturn]] void exec_child(const std::vector<char*>& args, char* const* env, int null_fd, int out_fd, int err_fd,
                              int report_fd, const RunOptions& options) {
     int failed = 0;
-    if (options.view >= 0) failed = make_view(options.view);
+    if (options.network_namespace >= 0 && ::setns(options.network_namespace, CLONE_NEWNET) != 0) failed = errno;
+    if (failed == 0 && options.view >= 0) failed = make_view(options.view);
     if (failed == 0 && options.max_file_bytes != 0) {
         const rlimit size{options.max_file_bytes, options.max_file_bytes};
         if (::setrlimit(RLIMIT_FSIZE, &size) != 0) failed = errno;

@@ -38,6 +38,9 @@ struct RunOptions {
     // under the program's feet, and mounts below it are not part of the view. Needs
     // CAP_SYS_ADMIN. -1: none.
     int view = -1;
+    // A network namespace (an open descriptor) the program runs in: `ip` and `nft` configure
+    // the namespace they run in. Needs CAP_SYS_ADMIN. -1: the caller's.
+    int network_namespace = -1;
     int timeout_seconds = 0;           // killed after this long (0: no limit)
     std::uint64_t max_file_bytes = 0;  // RLIMIT_FSIZE for the program (0: unchanged)
 };

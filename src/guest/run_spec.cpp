@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include <arpa/inet.h>
+
 namespace bulkhead::guest {
 
 std::string join_nul_list(const std::vector<std::string>& items) {
@@ -46,6 +48,43 @@ Result<Restart> parse_restart(std::string_view text) {
     return fail(ErrorCode::parse, "restart policy '" + std::string(text) + "' is not never, on-failure or always");
 }
 
+namespace {
+
+bool is_ipv4(const std::string& text) {
+    in_addr address{};
+    return text.size() <= 15 && ::inet_pton(AF_INET, text.c_str(), &address) == 1;
+}
+
+}  // namespace
+
+std::string format_guest_network(const GuestNetwork& network) {
+    return network.address + "/" + std::to_string(network.prefix) + " " + network.gateway + "\n";
+}
+
+Result<GuestNetwork> parse_guest_network(std::string_view text) {
+    const auto bad = [&] {
+        return fail(ErrorCode::parse, "/bulkhead/network must be \"ADDRESS/PREFIX GATEWAY\" (IPv4) on one line");
+    };
+    if (text.size() > 64 || !text.ends_with('\n')) return bad();
+    text.remove_suffix(1);
+    const std::size_t slash = text.find('/');
+    const std::size_t space = text.find(' ');
+    if (slash == std::string_view::npos || space == std::string_view::npos || slash > space) return bad();
+    GuestNetwork network;
+    network.address = std::string(text.substr(0, slash));
+    const std::string_view prefix = text.substr(slash + 1, space - slash - 1);
+    network.gateway = std::string(text.substr(space + 1));
+    if (prefix.empty() || prefix.size() > 2 || prefix.find_first_not_of("0123456789") != std::string_view::npos ||
+        (prefix.size() == 2 && prefix[0] == '0')) {
+        return bad();
+    }
+    network.prefix = std::stoi(std::string(prefix));
+    if (network.prefix < 1 || network.prefix > 30 || !is_ipv4(network.address) || !is_ipv4(network.gateway)) {
+        return bad();
+    }
+    return network;
+}
+
 Result<RunSpec> make_run_spec(std::vector<std::string> argv, std::vector<std::string> env) {
     if (argv.empty() || argv.front().empty() || argv.front().front() != '/') {
         return fail(ErrorCode::invalid_argument, "the app's program must be an absolute path");
@@ -61,7 +100,7 @@ Result<RunSpec> make_run_spec(std::vector<std::string> argv, std::vector<std::st
                         "environment variable " + entry.substr(0, equals) + " is set twice");
         }
     }
-    return RunSpec{std::move(argv), std::move(env), Restart::never};
+    return RunSpec{std::move(argv), std::move(env), Restart::never, std::nullopt};
 }
 
 }  // namespace bulkhead::guest

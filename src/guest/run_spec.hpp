@@ -3,6 +3,7 @@
 // parser in PID 1 beyond a bounded split.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,11 +19,23 @@ inline constexpr std::size_t kMaxListBytes = std::size_t{256} * 1024;
 // always start it again (with a pause between starts, and a limit on quick failures).
 enum class Restart { never, on_failure, always };
 
+// The VM's network device, when it has one (it is granted network or expose-port): a static
+// IPv4 address and default route, as /bulkhead/network holds them ("ADDRESS/PREFIX GATEWAY").
+struct GuestNetwork {
+    std::string address;
+    int prefix = 30;
+    std::string gateway;
+};
+
 struct RunSpec {
     std::vector<std::string> argv;  // argv[0] is the absolute path of the program
     std::vector<std::string> env;   // "NAME=value"
     Restart restart = Restart::never;
+    std::optional<GuestNetwork> network;
 };
+
+std::string format_guest_network(const GuestNetwork& network);
+Result<GuestNetwork> parse_guest_network(std::string_view text);
 
 // "never", "on-failure", "always": as /bulkhead/restart holds it.
 std::string_view restart_name(Restart restart) noexcept;

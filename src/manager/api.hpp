@@ -3,6 +3,7 @@
 // before anything acts on them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,7 +13,7 @@ namespace bulkhead::manager {
 
 inline constexpr std::string_view kApiVersion = "bulkhead.api/1";
 
-enum class Op { list, add, remove, start, stop, status, logs };
+enum class Op { list, add, remove, start, stop, status, logs, permissions, grant, revoke, audit };
 std::string_view op_name(Op op) noexcept;
 
 struct Request {
@@ -20,11 +21,18 @@ struct Request {
     std::string name;        // every op but list and add
     std::string definition;  // add: an absolute path
     bool purge = false;      // remove
+    std::string permission;  // grant, revoke: its text form, parsed by the daemon (which audits a refusal)
+    bool force = false;      // grant: also a permission the app's definition does not request
+    // audit: filters, each optional
+    std::optional<std::string> app;
+    std::optional<std::string> action;
+    std::optional<std::string> since;
 };
 
 Result<Request> parse_request(std::string_view line);
 
-// Whether a caller that is not root may make this request.
+// Whether a caller that is not root may make this request. Granting widens what an app may do,
+// so, like installing, it needs root; revoking only narrows it.
 bool allowed_for_desktop_users(Op op) noexcept;
 
 }  // namespace bulkhead::manager

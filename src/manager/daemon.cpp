@@ -29,6 +29,10 @@
 #include "json/write.hpp"
 #include "manager/api.hpp"
 #include "manager/guest_log.hpp"
+#include "manager/network_rules.hpp"
+#include "manager/permission_requests.hpp"
+#include "network/app_link.hpp"
+#include "network/namespaces.hpp"
 #include "vmm/qmp.hpp"
 
 namespace bulkhead::manager {
@@ -103,6 +107,9 @@ struct Instance {
     bool quit_requested = false;  // over QMP, after the guest did not stop in time
     std::uint64_t stop_deadline = 0;
     std::optional<jailer::Cgroup> cgroup;
+    // Its network device, when its grants gave it one: its addresses (and so its namespace and
+    // links) for the firewall and the tear-down.
+    std::optional<network::AppAddresses> network;
     GuestOutputFilter output_filter;
     // What the guest gets wrong is worth a line on bulkheadd's stderr, but a guest must not be
     // able to flood it.
@@ -126,6 +133,35 @@ struct Daemon::Impl {
     std::map<std::string, Instance> instances;
     std::vector<Client> clients;
     std::unique_ptr<vmm::Backend> backend = vmm::make_qemu_backend();
+    UniqueFd provider;  // the network provider's namespace, when configured
+
+    [[nodiscard]] std::string app_namespace(const std::string& name) const {
+        return config.paths.runtime_dir + "/netns/" + name;
+    }
+
+    [[nodiscard]] network::AppLink app_link(const std::string& name, const network::AppAddresses& addresses) const {
+        return {app_namespace(name), provider.get(), addresses};
+    }
+
+    // The provider's firewall from the current grants of every VM with a network device.
+    Result<void> refresh_firewall() {
+        if (!provider.valid()) return {};
+        std::vector<network::AppRules> rules;
+        for (const auto& [name, instance] : instances) {
+            if (instance.pid < 0 || !instance.network) continue;
+            auto granted = permissions_for_start(permission_store(), name);
+            if (!granted) {
+                log_line("the grants of " + name + " cannot be read; its network is cut: " + granted.error().message);
+                granted = std::vector<permissions::Permission>();
+            }
+            std::vector<std::string> notes;
+            rules.push_back(rules_for(name, *instance.network, *granted, notes));
+            for (const std::string& note : notes) log_line(name + ": " + note);
+        }
+        auto applied = network::apply_ruleset(provider.get(), rules);
+        if (!applied) log_line(applied.error().message);
+        return applied;
+    }
 
     [[nodiscard]] std::string instance_file(const std::string& name) const {
         return config.paths.runtime_dir + "/instances/" + name + ".json";
@@ -162,7 +198,8 @@ struct Daemon::Impl {
     void record_instance(const std::string& name, const Instance& instance) const {
         const std::string body =
             json::to_json(object({{"pid", json::Value(static_cast<std::int64_t>(instance.pid))},
-                                  {"start_ticks", json::Value(static_cast<std::int64_t>(instance.start_ticks))}})) +
+                                  {"start_ticks", json::Value(static_cast<std::int64_t>(instance.start_ticks))},
+                                  {"network", json::Value(instance.network.has_value())}})) +
             "\n";
         if (auto written = write_file_atomically(instance_file(name), body, 0600); !written) {
             log_line("cannot record " + name + ": " + written.error().message);
@@ -170,7 +207,7 @@ struct Daemon::Impl {
     }
 
     // The VM is gone: say why, tidy up, forget the process.
-    void finish(const std::string& name, Instance& instance) const {
+    void finish(const std::string& name, Instance& instance) {
         if (instance.stop_requested) {
             instance.state = VmState::stopped;  // what the app said on its way out stays in "exit"
         } else if (instance.exited) {
@@ -190,10 +227,28 @@ struct Daemon::Impl {
         instance.pid = -1;
         if (instance.cgroup) (void)instance.cgroup->remove();
         instance.cgroup.reset();
+        if (instance.network) {
+            (void)network::tear_down_app_link(app_link(name, *instance.network));
+            instance.network.reset();
+            (void)refresh_firewall();
+        }
         ::unlink(instance_file(name).c_str());
         // The run directory's tmpfs goes with the VM (its console log is not read back: the
         // VMM's uid controlled it).
         (void)::umount2(run_dir(config.paths, name).c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    }
+
+    // The addresses of a VM recorded as having a network device.
+    [[nodiscard]] std::optional<network::AppAddresses> network_of(const std::string& name,
+                                                                  const json::Value* recorded) const {
+        const json::Value* has_network = recorded != nullptr ? recorded->find("network") : nullptr;
+        if (has_network == nullptr || !has_network->is_bool() || !has_network->as_bool()) return std::nullopt;
+        auto registry = apps::Registry::load(config.paths.state_dir);
+        const apps::AppRecord* record = registry ? registry->find(name) : nullptr;
+        if (record == nullptr) return std::nullopt;
+        auto addresses = network::app_addresses(record->uid - apps::kFirstAppUid);
+        if (!addresses) return std::nullopt;
+        return *addresses;
     }
 
     void reattach() {
@@ -220,11 +275,15 @@ struct Daemon::Impl {
                 instance.pidfd = std::move(pidfd);
                 instance.control_socket = run_dir(config.paths, name) + "/control.sock";
                 instance.state = VmState::running;
+                instance.network = network_of(name, &*document);
                 log_line("re-attached to the VM of " + name + " (pid " + std::to_string(instance.pid) + ")");
                 continue;
             }
             instance.state = VmState::crashed;
             instance.crash = "the VM stopped while bulkheadd was not running";
+            if (network_of(name, document ? &*document : nullptr)) {
+                (void)network::tear_down_app_link(app_link(name, *network_of(name, &*document)));
+            }
             ::unlink(entry.path().c_str());
         }
     }
@@ -333,22 +392,84 @@ struct Daemon::Impl {
         }
     }
 
-    Result<json::Object> start_app(const std::string& name) {
+    [[nodiscard]] PermissionStore permission_store() const { return PermissionStore::under(config.paths.state_dir); }
+
+    // An installed app's record and its definition as installed.
+    Result<std::pair<apps::AppRecord, apps::AppDefinition>> installed_app(const std::string& name) const {
         auto registry = apps::Registry::load(config.paths.state_dir);
         if (!registry) return fail(registry.error());
         const apps::AppRecord* record = registry->find(name);
         if (record == nullptr || record->state != apps::InstallState::installed) {
             return fail(ErrorCode::not_found, "no app named " + name + " is installed");
         }
-        Instance& instance = instances[name];
-        if (instance.pid > 0) return fail(ErrorCode::invalid_argument, name + " is running already");
         auto text_bytes =
             read_file_bounded(apps::app_dir(config.paths.state_dir, name) + "/app.toml", apps::kMaxDefinitionBytes);
         if (!text_bytes) return fail(text_bytes.error());
         auto definition = apps::parse_app_definition(*text_bytes, name + "/app.toml");
         if (!definition) return fail(definition.error());
-        auto launched = launch_vm(config.paths, *record, *definition, *backend);
-        if (!launched) return fail(launched.error());
+        return std::pair{*record, std::move(*definition)};
+    }
+
+    // The app's namespace, links and tap, before its VM starts.
+    Result<std::pair<network::AppAddresses, UniqueFd>> prepare_network(const std::string& name,
+                                                                       const apps::AppRecord& record) {
+        if (!provider.valid()) {
+            return fail(ErrorCode::unsupported,
+                        name +
+                            " is granted network, but bulkheadd was started without a network provider "
+                            "(--network-provider); not started");
+        }
+        auto addresses = network::app_addresses(record.uid - apps::kFirstAppUid);
+        if (!addresses) return fail(addresses.error());
+        if (::mkdir((config.paths.runtime_dir + "/netns").c_str(), 0755) != 0 && errno != EEXIST) {
+            return fail(Error::from_errno(errno, "creating " + config.paths.runtime_dir + "/netns"));
+        }
+        auto tap = network::set_up_app_link(app_link(name, *addresses));
+        if (!tap) return fail(tap.error());
+        return std::pair{*addresses, std::move(*tap)};
+    }
+
+    Result<json::Object> start_app(const std::string& name, uid_t actor) {
+        auto app = installed_app(name);
+        if (!app) return fail(app.error());
+        const auto& [record, definition] = *app;
+        Instance& instance = instances[name];
+        if (instance.pid > 0) return fail(ErrorCode::invalid_argument, name + " is running already");
+        const PermissionStore store = permission_store();
+        auto granted = permissions_for_start(store, name);
+        if (!granted) {
+            (void)audit_start(store, name, actor, {}, &granted.error());
+            return fail(granted.error());
+        }
+        std::optional<network::AppAddresses> addresses;
+        UniqueFd tap;
+        std::optional<VmNetwork> vm_network;
+        if (needs_network_device(*granted)) {
+            auto prepared = prepare_network(name, record);
+            if (!prepared) {
+                (void)audit_start(store, name, actor, *granted, &prepared.error());
+                return fail(prepared.error());
+            }
+            addresses = prepared->first;
+            tap = std::move(prepared->second);
+            vm_network =
+                VmNetwork{tap.get(), addresses->mac, {addresses->guest, addresses->kPrefix, addresses->gateway}};
+        }
+        auto launched = launch_vm(config.paths, record, definition, *backend, vm_network);
+        tap.reset();  // the VMM holds the tap now
+        if (!launched) {
+            if (addresses) (void)network::tear_down_app_link(app_link(name, *addresses));
+            (void)audit_start(store, name, actor, *granted, &launched.error());
+            return fail(launched.error());
+        }
+        if (auto audited = audit_start(store, name, actor, *granted, nullptr); !audited) {
+            // A VM whose start is not on record does not run.
+            ::kill(launched->pid, SIGKILL);
+            ::waitpid(launched->pid, nullptr, 0);
+            if (launched->cgroup) (void)launched->cgroup->remove();
+            if (addresses) (void)network::tear_down_app_link(app_link(name, *addresses));
+            return fail(ErrorCode::io, "not started: the start could not be audited: " + audited.error().message);
+        }
         instance = Instance();
         instance.state = VmState::starting;
         instance.pid = launched->pid;
@@ -363,7 +484,10 @@ struct Daemon::Impl {
         }
         instance.control_socket = launched->control_socket;
         instance.cgroup = std::move(launched->cgroup);
+        instance.network = addresses;
         record_instance(name, instance);
+        // Until this is applied the provider forwards nothing of the new VM (its policy drops).
+        if (instance.network) (void)refresh_firewall();
         append_note(name, instance, "started");
         return json::Object{{"started", text(name)}};
     }
@@ -407,10 +531,39 @@ struct Daemon::Impl {
         return status;
     }
 
+    Result<json::Object> change_permission(const Request& request, uid_t actor) {
+        auto app = installed_app(request.name);
+        if (!app) return fail(app.error());
+        const PermissionChange change{request.name, request.permission, request.force, actor};
+        const bool granting = request.op == Op::grant;
+        auto changed = granting ? grant_permission(permission_store(), app->second, change)
+                                : revoke_permission(permission_store(), change);
+        if (!changed) return fail(changed.error());
+        const std::string text = permissions::format_permission(*changed);
+        json::Object answer{{granting ? "granted" : "revoked", json::Value(text)}, {"name", json::Value(request.name)}};
+        const auto found = instances.find(request.name);
+        const bool running = found != instances.end() && found->second.pid > 0;
+        // A running VM with a network device follows network grants at once (its firewall rules
+        // are rewritten); a VM without one gets a device only when it starts again.
+        std::string effect = running ? "when the app is started again (its VM has no network device now)"
+                                     : "when the app is next started";
+        if (running && found->second.network && changed->kind == permissions::Kind::network) {
+            if (auto refreshed = refresh_firewall(); !refreshed) return fail(refreshed.error());
+            effect = "now";
+        }
+        answer.emplace_back("effect", json::Value(effect));
+        return answer;
+    }
+
     std::string handle(const Client& client, std::string_view line) {
         auto request = parse_request(line);
         if (!request) return error_response(request.error().code, request.error().message);
         if (client.uid != 0 && !allowed_for_desktop_users(request->op)) {
+            if (request->op == Op::grant) {
+                const std::string reason = "granting permissions needs root";
+                audit_refusal(permission_store(), request->name, client.uid, "grant", reason);
+                return error_response(ErrorCode::permission_denied, reason);
+            }
             return error_response(ErrorCode::permission_denied, "installing and removing apps needs root");
         }
         const std::string what(op_name(request->op));
@@ -452,7 +605,17 @@ struct Daemon::Impl {
                 result = fail(removed.error());
             }
         } else if (what == "start") {
-            result = start_app(name);
+            result = start_app(name, client.uid);
+        } else if (what == "permissions") {
+            auto app = installed_app(name);
+            result =
+                app ? describe_permissions(permission_store(), app->second) : Result<json::Object>(fail(app.error()));
+        } else if (what == "grant" || what == "revoke") {
+            result = change_permission(*request, client.uid);
+        } else if (what == "audit") {
+            auto entries = read_audit_entries(permission_store(), {request->app, request->action, request->since});
+            result = entries ? Result<json::Object>(json::Object{{"entries", json::Value(std::move(*entries))}})
+                             : Result<json::Object>(fail(entries.error()));
         } else if (what == "stop") {
             result = stop_app(name);
         } else if (what == "status") {
@@ -485,12 +648,14 @@ Daemon::~Daemon() = default;
 Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config) {
     auto impl = std::make_unique<Impl>();
     if (config.socket_path.empty()) config.socket_path = config.paths.runtime_dir + "/bulkheadd.sock";
-    for (const std::string& dir : {config.paths.state_dir, config.paths.state_dir + "/logs", config.paths.runtime_dir,
-                                   config.paths.runtime_dir + "/instances"}) {
+    for (const std::string& dir :
+         {config.paths.state_dir, config.paths.state_dir + "/logs", config.paths.state_dir + "/grants",
+          config.paths.runtime_dir, config.paths.runtime_dir + "/instances"}) {
         if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
             return fail(Error::from_errno(errno, "creating " + dir));
     }
     (void)::chmod((config.paths.state_dir + "/logs").c_str(), 0700);
+    (void)::chmod((config.paths.state_dir + "/grants").c_str(), 0700);
     (void)::chmod((config.paths.runtime_dir + "/instances").c_str(), 0700);
     // Before anyone is served: an add cut short by our last death is undone.
     auto undone = apps::recover_interrupted_adds(config.paths.state_dir);
@@ -522,7 +687,15 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig config) {
     for (const int signal : {SIGCHLD, SIGTERM, SIGINT}) sigaddset(&signals, signal);
     ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     impl->signals = UniqueFd(::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+    if (!impl->config.network_provider.empty()) {
+        auto provider = network::open_network_namespace(impl->config.network_provider);
+        if (!provider) return fail(provider.error());
+        if (auto forwarding = network::enable_forwarding(provider->get()); !forwarding) return fail(forwarding.error());
+        impl->provider = std::move(*provider);
+    }
     impl->reattach();
+    // The firewall as the running VMs' grants say now (replacing what an earlier bulkheadd left).
+    if (auto firewall = impl->refresh_firewall(); !firewall) return fail(firewall.error());
     return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 

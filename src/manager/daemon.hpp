@@ -22,6 +22,10 @@ struct DaemonConfig {
     HostPaths paths;
     std::string socket_path;          // default RUNTIME/bulkheadd.sock
     std::vector<uid_t> desktop_uids;  // besides root
+    // The network provider's namespace (a held nsfs file, as `ip netns add` makes): where app
+    // VMs granted network reach the outside, through its NAT and bulkheadd's firewall. Empty:
+    // no app may be started with a network grant.
+    std::string network_provider;
 };
 
 class Daemon {

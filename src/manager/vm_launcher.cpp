@@ -49,7 +49,7 @@ std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
 }
 
 Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app, const apps::AppDefinition& definition,
-                             const vmm::Backend& backend) {
+                             const vmm::Backend& backend, const std::optional<VmNetwork>& network) {
     for (const std::string& dir : {paths.runtime_dir, paths.runtime_dir + "/vm", paths.runtime_dir + "/jail"}) {
         if (auto made = make_dir(dir, 0, 0755); !made) return fail(made.error());
     }
@@ -92,6 +92,7 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
     spec->restart = definition.restart == apps::RestartPolicy::always       ? guest::Restart::always
                     : definition.restart == apps::RestartPolicy::on_failure ? guest::Restart::on_failure
                                                                             : guest::Restart::never;
+    if (network) spec->network = network->guest;
     auto modules = vmimage::read_module_list(paths.module_list);
     if (!modules) return fail(modules.error());
     auto initramfs = vmimage::build_app_initramfs({paths.guest_init, paths.kernel_dir + "/modules", *modules}, *spec);
@@ -115,6 +116,8 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
     vm.console_log = "/run/vm/console.log";
     vm.qmp_socket = "/run/vm/qmp.sock";
     vm.control_socket = "/run/vm/control.sock";
+    constexpr int kTapFdInVmm = 3;
+    if (network) vm.network = vmm::NetworkDevice{kTapFdInVmm, network->mac};
     auto command = backend.command_line(vm);
     if (!command) return fail(command.error());
 
@@ -132,6 +135,7 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
     if (paths.accelerator == vmm::Accelerator::kvm) spec_jail.devices.emplace_back("/dev/kvm");
     spec_jail.argv = *command;
     spec_jail.env = {"PATH=/usr/bin"};
+    if (network) spec_jail.pass_fds.emplace_back(network->tap_fd, kTapFdInVmm);
     auto jailed = jailer::spawn_jailed(spec_jail, *cgroup);
     if (!jailed) return fail(jailed.error());
     LaunchedVm launched{jailed->pid, process_start_ticks(jailed->pid).value_or(0), run + "/control.sock",

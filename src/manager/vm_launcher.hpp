@@ -13,6 +13,7 @@
 #include "apps/definition.hpp"
 #include "apps/registry.hpp"
 #include "base/result.hpp"
+#include "guest/run_spec.hpp"
 #include "jailer/cgroup.hpp"
 #include "vmm/backend.hpp"
 
@@ -39,8 +40,16 @@ struct LaunchedVm {
 // The run directory of an app: RUNTIME/vm/<name>.
 std::string run_dir(const HostPaths& paths, const std::string& app);
 
+// The VM's network device, when it gets one: the tap (in the app's network namespace) the VMM
+// is handed, and the addresses the guest configures.
+struct VmNetwork {
+    int tap_fd = -1;  // the caller's; it stays open until the call returns
+    std::string mac;
+    guest::GuestNetwork guest;
+};
+
 Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app, const apps::AppDefinition& definition,
-                             const vmm::Backend& backend);
+                             const vmm::Backend& backend, const std::optional<VmNetwork>& network = std::nullopt);
 
 // Field 22 of /proc/PID/stat (start time in clock ticks), or nothing if the process is gone.
 std::optional<std::uint64_t> process_start_ticks(pid_t pid);

@@ -89,7 +89,8 @@ bool clean_absolute_path(std::string_view path) {
 }  // namespace
 
 bool enforceable(Kind kind) noexcept {
-    return kind == Kind::network || kind == Kind::expose_port || kind == Kind::files;
+    // expose-port and files join this list when bulkheadd enforces them (docs/PERMISSIONS.md).
+    return kind == Kind::network;
 }
 
 Result<Permission> parse_permission(std::string_view text) {

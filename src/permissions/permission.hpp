@@ -34,8 +34,8 @@ struct Permission {
 Result<Permission> parse_permission(std::string_view text);
 std::string format_permission(const Permission& permission);
 
-// Whether this build can enforce the kind (network, expose-port, files); the others are
-// refused with a clear "not available yet" rather than pretended.
+// Whether this build enforces the kind (network, for now); the others are refused with a clear
+// "not available yet" rather than pretended.
 bool enforceable(Kind kind) noexcept;
 
 }  // namespace bulkhead::permissions

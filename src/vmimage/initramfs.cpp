@@ -32,6 +32,11 @@ Result<std::string> build_app_initramfs(const GuestFiles& files, const guest::Ru
     if (auto added = cpio.add_file("bulkhead/restart", std::string(guest::restart_name(spec.restart))); !added) {
         return fail(added.error());
     }
+    if (spec.network) {
+        if (auto added = cpio.add_file("bulkhead/network", guest::format_guest_network(*spec.network)); !added) {
+            return fail(added.error());
+        }
+    }
     return cpio.finish();
 }
 

@@ -18,6 +18,13 @@ namespace bulkhead::vmm {
 enum class Accelerator { kvm, tcg };
 std::string_view accelerator_name(Accelerator accelerator) noexcept;
 
+// A network device of the VM: the VMM is handed an open tap descriptor (it may open no device
+// itself) at this number.
+struct NetworkDevice {
+    int tap_fd = 3;
+    std::string mac;  // "xx:xx:xx:xx:xx:xx", lower-case hex
+};
+
 // Everything about one VM that a backend needs. Paths are as the VMM will see them (inside its
 // jail). The VM gets no network device, no USB, no sound and no display: those come only with
 // grants (issue 6), as file descriptors handed over by the manager.
@@ -31,9 +38,10 @@ struct VmSpec {
     std::uint32_t memory_mib = 256;
     std::uint32_t vcpus = 1;
     Accelerator accelerator = Accelerator::tcg;
-    std::string console_log;     // the guest's serial console is written here
-    std::string qmp_socket;      // lifecycle control (the VMM listens)
-    std::string control_socket;  // the virtio-serial control port (the VMM listens)
+    std::string console_log;               // the guest's serial console is written here
+    std::string qmp_socket;                // lifecycle control (the VMM listens)
+    std::string control_socket;            // the virtio-serial control port (the VMM listens)
+    std::optional<NetworkDevice> network;  // only with a network or expose-port grant
 };
 
 // Refuses specs no backend should run: missing paths, control characters or characters that

@@ -77,6 +77,11 @@ public:
             argv.insert(argv.end(), {"-drive", "file=" + escaped(*spec.state_image) + ",if=none,id=state,format=raw",
                                      "-device", "virtio-blk-pci,drive=state,serial=bulkhead-state"});
         }
+        if (spec.network) {
+            // The tap is the manager's; QEMU only reads and writes it (no script, no helper).
+            argv.insert(argv.end(), {"-netdev", "tap,id=net0,fd=" + std::to_string(spec.network->tap_fd), "-device",
+                                     "virtio-net-pci,netdev=net0,mac=" + spec.network->mac});
+        }
         argv.insert(argv.end(), {
                                     "-chardev",
                                     "file,id=console,path=" + escaped(spec.console_log),

@@ -62,6 +62,16 @@ Result<void> check_spec(const VmSpec& spec) {
             return fail(ErrorCode::invalid_argument,
                         "kernel argument '" + arg + "' is empty or has spaces, quotes or control characters");
     }
+    if (spec.network) {
+        const std::string& mac = spec.network->mac;
+        bool well_formed = mac.size() == 17;
+        for (std::size_t i = 0; well_formed && i < mac.size(); ++i) {
+            const char c = mac[i];
+            well_formed = i % 3 == 2 ? c == ':' : ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+        }
+        if (!well_formed) return fail(ErrorCode::invalid_argument, "a NIC's MAC address must be xx:xx:xx:xx:xx:xx");
+        if (spec.network->tap_fd < 3) return fail(ErrorCode::invalid_argument, "a tap descriptor must be 3 or more");
+    }
     return {};
 }
 

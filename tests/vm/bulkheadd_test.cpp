@@ -28,116 +28,13 @@
 #include "support/proc_status.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
+#include "vm/bulkheadd_fixture.hpp"
 #include "vmm/qmp.hpp"
 
 extern char** environ;
 
 namespace bulkhead {
 namespace {
-
-namespace fs = std::filesystem;
-using Json = nlohmann::json;
-
-const fs::path kSource = fs::path(BULKHEAD_FIXTURES_DIR).parent_path().parent_path();
-const std::string kBin = BULKHEAD_BIN_DIR;
-
-class Bulkheadd : public ::testing::Test {
-protected:
-    void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "bulkheadd needs root";
-        ASSERT_TRUE(fs::exists(kSource / "build-guest/kernel/current/vmlinuz")) << "run scripts/setup.sh";
-        name = "t" + std::to_string(::getpid() % 100000) + "-hello";
-        const fs::path tree = dir.mkdir("hello");
-        for (const char* sub : {"bin", "dev", "proc", "tmp", "state"}) fs::create_directories(tree / sub);
-        fs::copy_file("/bin/busybox", tree / "bin/busybox");
-        definition = dir.write("hello.toml", "name = \"" + name +
-                                                 "\"\nversion = \"1.0\"\nimage = \"hello\"\n[run]\n"
-                                                 "command = \"/bin/busybox\"\nargs = [\"sh\", \"-c\", \"echo "
-                                                 "\\\"$GREETING\\\"; exec busybox sleep 600\"]\n"
-                                                 "env = { GREETING = \"Hello from an app VM\" }\n")
-                         .string();
-        start_daemon();
-    }
-
-    void TearDown() override {
-        if (daemon_ > 0) {
-            (void)app({"stop", name});
-            std::this_thread::sleep_for(std::chrono::seconds(1));
-            (void)app({"remove", "--purge", name});
-            stop_daemon();
-        }
-    }
-
-    void start_daemon() {
-        std::vector<std::string> args = {kBin + "/bulkheadd",
-                                         "--state-dir",
-                                         (dir.path() / "state").string(),
-                                         "--runtime-dir",
-                                         (dir.path() / "run").string(),
-                                         "--kernel-dir",
-                                         (kSource / "build-guest/kernel/current").string(),
-                                         "--module-list",
-                                         (kSource / "deps/guest-kernel-modules.txt").string(),
-                                         "--guest-init",
-                                         kBin + "/bulkhead-guest",
-                                         "--accel",
-                                         "tcg"};
-        std::vector<char*> argv;
-        for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 1, (dir.path() / "daemon.log").c_str(),
-                                         O_WRONLY | O_CREAT | O_APPEND, 0600);
-        posix_spawn_file_actions_adddup2(&actions, 1, 2);
-        ASSERT_EQ(posix_spawn(&daemon_, argv[0], &actions, nullptr, argv.data(), environ), 0);
-        posix_spawn_file_actions_destroy(&actions);
-        // Serving once a request is answered (the socket may exist a moment before that).
-        for (int i = 0; i < 200 && app({"list"}).exit_code != 0; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-    }
-
-    void stop_daemon() {
-        ::kill(daemon_, SIGTERM);
-        ::waitpid(daemon_, nullptr, 0);
-        daemon_ = -1;
-        fs::remove(dir.path() / "run/bulkheadd.sock");
-    }
-
-    testing::ProcessResult app(std::vector<std::string> args) {
-        args.insert(args.begin(),
-                    {kBin + "/bulkhead", "app", "--socket", (dir.path() / "run/bulkheadd.sock").string()});
-        return testing::run_process(args);
-    }
-
-    Json status() {
-        const auto result = app({"status", name, "--json"});
-        return result.exit_code == 0 ? Json::parse(result.out) : Json();
-    }
-
-    // Polls until the app's state is `state`, for up to `seconds`.
-    bool wait_for_state(const std::string& state, int seconds) {
-        for (int i = 0; i < seconds * 10; ++i) {
-            if (status().value("state", "") == state) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        return false;
-    }
-
-    bool wait_for_output(const std::string& text, int seconds) {
-        for (int i = 0; i < seconds * 10; ++i) {
-            if (app({"logs", name}).out.find(text) != std::string::npos) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        return false;
-    }
-
-    const testing::TempDir dir;
-    std::string name;
-    std::string definition;
-    pid_t daemon_ = -1;
-};
 
 TEST_F(Bulkheadd, AppLifecycleWithRestartAndCrash) {
     const auto added = app({"add", definition, "--json"});
@@ -156,8 +53,9 @@ TEST_F(Bulkheadd, AppLifecycleWithRestartAndCrash) {
     EXPECT_EQ(testing::status_field(static_cast<pid_t>(vmm), "Seccomp"), "2");
     // bulkheadd itself keeps only the capabilities it needs, and so does all it starts.
     std::uint64_t needed = 0;
-    for (const int capability : {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID, CAP_KILL,
-                                 CAP_SETGID, CAP_SETUID, CAP_SETPCAP, CAP_SYS_ADMIN, CAP_SYS_RESOURCE, CAP_AUDIT_WRITE})
+    for (const int capability :
+         {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_SETGID, CAP_SETUID,
+          CAP_SETPCAP, CAP_SYS_ADMIN, CAP_SYS_RESOURCE, CAP_AUDIT_WRITE, CAP_NET_ADMIN})
         needed |= std::uint64_t{1} << capability;
     needed &= std::stoull(testing::status_field(::getpid(), "CapBnd"), nullptr, 16);  // what there was to keep
     std::array<char, 17> mask{};

@@ -1,0 +1,111 @@
+#include "network/app_link.hpp"
+
+#include <sys/mman.h>
+
+#include "base/file_io.hpp"
+#include "base/process.hpp"
+#include "base/text.hpp"
+#include "network/namespaces.hpp"
+
+namespace bulkhead::network {
+
+namespace {
+
+constexpr const char* kIp = "/usr/sbin/ip";
+constexpr int kIpTimeoutSeconds = 30;
+
+// Runs `ip -batch` with `commands` (one per line) in `network_namespace`, with `extra_fd`
+// inherited (for a "netns /proc/self/fd/N" argument).
+Result<void> ip_batch(int network_namespace, const std::string& commands, int extra_fd, const std::string& what) {
+    const UniqueFd batch(::memfd_create("bulkhead-ip-batch", MFD_CLOEXEC));
+    if (!batch.valid()) return fail(Error::from_errno(errno, "memfd_create"));
+    if (auto written = write_all(batch.get(), commands, "the ip batch"); !written) return fail(written.error());
+    RunOptions options;
+    options.network_namespace = network_namespace;
+    options.inherit = {batch.get()};
+    if (extra_fd >= 0) options.inherit.push_back(extra_fd);
+    options.timeout_seconds = kIpTimeoutSeconds;
+    auto ran = run_program_checked({kIp, "-batch", "/proc/self/fd/" + std::to_string(batch.get())}, options);
+    if (!ran) return fail(ran.error().code, what + ": " + ran.error().message);
+    return {};
+}
+
+// Best effort: a device left by an earlier VM of the same app.
+void delete_link(int network_namespace, const std::string& name) {
+    RunOptions options;
+    options.network_namespace = network_namespace;
+    options.timeout_seconds = kIpTimeoutSeconds;
+    (void)run_program({kIp, "link", "del", "dev", name}, options);
+}
+
+}  // namespace
+
+Result<UniqueFd> set_up_app_link(const AppLink& link) {
+    const AppAddresses& a = link.addresses;
+    (void)tear_down_app_link(link);
+    if (auto made = create_network_namespace(link.app_namespace); !made) return fail(made.error());
+    auto undo = [&link] { (void)tear_down_app_link(link); };
+    auto app_namespace = open_network_namespace(link.app_namespace);
+    if (!app_namespace) {
+        undo();
+        return fail(app_namespace.error());
+    }
+    auto tap = create_tap(app_namespace->get(), kTapName);
+    if (!tap) {
+        undo();
+        return fail(tap.error());
+    }
+    const std::string prefix = "/" + std::to_string(AppAddresses::kPrefix);
+    const std::string app_side = concat({"link set lo up\n",
+                                         "link add ",
+                                         kUplinkName,
+                                         " type veth peer name ",
+                                         a.provider_interface,
+                                         " netns /proc/self/fd/",
+                                         std::to_string(link.provider_namespace),
+                                         "\n",
+                                         "addr add ",
+                                         a.gateway,
+                                         prefix,
+                                         " dev ",
+                                         kTapName,
+                                         "\n",
+                                         "link set ",
+                                         kTapName,
+                                         " up\n",
+                                         "addr add ",
+                                         a.app_uplink,
+                                         prefix,
+                                         " dev ",
+                                         kUplinkName,
+                                         "\n",
+                                         "link set ",
+                                         kUplinkName,
+                                         " up\n",
+                                         "route add default via ",
+                                         a.provider,
+                                         " dev ",
+                                         kUplinkName,
+                                         "\n"});
+    const std::string provider_side =
+        concat({"addr add ", a.provider, prefix, " dev ", a.provider_interface, "\n", "link set ", a.provider_interface,
+                " up\n", "route add ", a.guest_subnet, " via ", a.app_uplink, " dev ", a.provider_interface, "\n"});
+    auto configured = ip_batch(app_namespace->get(), app_side, link.provider_namespace, "setting up the app's network");
+    if (configured) configured = enable_forwarding(app_namespace->get());
+    if (configured)
+        configured = ip_batch(link.provider_namespace, provider_side, -1, "connecting the app to the provider");
+    if (!configured) {
+        undo();
+        return fail(configured.error());
+    }
+    return tap;
+}
+
+Result<void> tear_down_app_link(const AppLink& link) {
+    // The pair goes as one, at once; left to the namespace's end it would linger a while in the
+    // provider and block the app's next start.
+    delete_link(link.provider_namespace, link.addresses.provider_interface);
+    return remove_network_namespace(link.app_namespace);
+}
+
+}  // namespace bulkhead::network

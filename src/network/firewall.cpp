@@ -1,0 +1,79 @@
+#include "network/firewall.hpp"
+
+#include <sys/mman.h>
+
+#include "base/file_io.hpp"
+#include "base/process.hpp"
+#include "base/text.hpp"
+#include "base/unique_fd.hpp"
+
+namespace bulkhead::network {
+
+namespace {
+
+constexpr const char* kNft = "/usr/sbin/nft";
+constexpr int kNftTimeoutSeconds = 30;
+
+Result<void> run_nft(int provider_namespace, const std::string& script) {
+    const UniqueFd file(::memfd_create("bulkhead-nft", MFD_CLOEXEC));
+    if (!file.valid()) return fail(Error::from_errno(errno, "memfd_create"));
+    if (auto written = write_all(file.get(), script, "the nft script"); !written) return fail(written.error());
+    RunOptions options;
+    options.network_namespace = provider_namespace;
+    options.inherit = {file.get()};
+    options.timeout_seconds = kNftTimeoutSeconds;
+    auto ran = run_program_checked({kNft, "-f", "/proc/self/fd/" + std::to_string(file.get())}, options);
+    if (!ran) return fail(ran.error().code, "updating the network provider's firewall: " + ran.error().message);
+    return {};
+}
+
+std::string quoted(const std::string& name) { return "\"" + name + "\""; }
+
+}  // namespace
+
+std::string render_ruleset(const std::vector<AppRules>& apps) {
+    const std::string all_apps = quoted(std::string(kAppSideInterfacePrefix) + "*");
+    // Declaring the table first makes the delete succeed when there is none yet; nft applies
+    // the whole script as one transaction.
+    std::string out = "table inet bulkhead\ndelete table inet bulkhead\ntable inet bulkhead {\n";
+    std::string app_chains;
+    out += "  chain forward {\n    type filter hook forward priority filter; policy drop;\n";
+    out += concat({"    iifname ", all_apps, " oifname ", all_apps, " drop\n"});
+    for (const AppRules& app : apps) {
+        const std::string interface = quoted(app.addresses.provider_interface);
+        const std::string chain = "app_" + app.addresses.provider_interface;
+        out += concat({"    iifname ", interface, " ip saddr != ", app.addresses.guest, " drop\n"});
+        out += concat({"    iifname ", interface, " jump ", chain, "\n"});
+        out += concat(
+            {"    oifname ", interface, " ip daddr ", app.addresses.guest, " ct state established,related accept\n"});
+        app_chains += concat({"  chain ", chain, " {\n    # ", app.app, "\n"});
+        if (app.everywhere) {
+            app_chains += "    accept\n";
+        } else if (!app.destinations.empty()) {
+            std::string set;
+            for (const Destination& destination : app.destinations) {
+                set += concat({set.empty() ? "" : ", ", destination.address, " . ", std::to_string(destination.port)});
+            }
+            app_chains += concat({"    meta l4proto { tcp, udp } ip daddr . th dport { ", set, " } accept\n"});
+        }
+        app_chains += "  }\n";
+    }
+    out += "  }\n";
+    out += app_chains;
+    out += concat({"  chain input {\n    type filter hook input priority filter; policy accept;\n    iifname ",
+                   all_apps, " drop\n  }\n"});
+    out += concat({"  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n",
+                   "    ip saddr ", kAppsRange, " oifname != ", all_apps, " masquerade\n  }\n"});
+    out += "}\n";
+    return out;
+}
+
+Result<void> apply_ruleset(int provider_namespace, const std::vector<AppRules>& apps) {
+    return run_nft(provider_namespace, render_ruleset(apps));
+}
+
+Result<void> remove_ruleset(int provider_namespace) {
+    return run_nft(provider_namespace, "table inet bulkhead\ndelete table inet bulkhead\n");
+}
+
+}  // namespace bulkhead::network

@@ -1,0 +1,231 @@
+// Network permissions end to end, with real VMs and real namespaces: the "internet" is a test
+// server in a network namespace of its own, behind a network-provider namespace that bulkheadd
+// is given; no outside address is ever used. No grant: no network device and nothing reached;
+// an allow-list entry: only that address and port; `network`: everything, granted live; a
+// revoke on the running VM cuts its traffic within a second; another app's VM is never
+// reachable; the audit log holds exactly what happened. Needs root.
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include "base/unique_fd.hpp"
+#include "support/run_process.hpp"
+#include "vm/bulkheadd_fixture.hpp"
+
+namespace bulkhead {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kServer = "192.0.2.1";  // the test "internet" (TEST-NET-1, only in our namespace)
+constexpr int kAllowedPort = 8080;
+constexpr int kOtherPort = 8081;
+
+// Tries both ports about three times a second and says what it reached.
+constexpr const char* kProbeScript =
+    "busybox cat /proc/net/dev; while true; do for p in 8080 8081; do "
+    "if echo ping | busybox nc -w 1 192.0.2.1 $p 2>/dev/null | busybox grep -q pong; "
+    "then echo reach-$p-yes; else echo reach-$p-no; fi; done; busybox sleep 0.3; done";
+
+testing::ProcessResult ip(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"/usr/sbin/ip"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::run_process(argv);
+}
+
+// A server on kServer:port inside the "internet" namespace that answers "pong" and notes when
+// each connection came.
+class PongServer {
+public:
+    PongServer(const std::string& internet, int port) : port_(port) {
+        const UniqueFd home(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+        const UniqueFd there(::open(("/run/netns/" + internet).c_str(), O_RDONLY | O_CLOEXEC));
+        // Only this thread enters the namespace, and only to make the socket.
+        EXPECT_EQ(::setns(there.get(), CLONE_NEWNET), 0);
+        listener_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        EXPECT_EQ(::setns(home.get(), CLONE_NEWNET), 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(static_cast<std::uint16_t>(port));
+        ::inet_pton(AF_INET, kServer, &address.sin_addr);
+        const int yes = 1;
+        ::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        EXPECT_EQ(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0) << port;
+        EXPECT_EQ(::listen(listener_.get(), 64), 0);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~PongServer() {
+        stop_ = true;
+        thread_.join();
+    }
+    PongServer(const PongServer&) = delete;
+    PongServer& operator=(const PongServer&) = delete;
+    PongServer(PongServer&&) = delete;
+    PongServer& operator=(PongServer&&) = delete;
+
+    std::vector<Clock::time_point> connections() {
+        const std::lock_guard lock(mutex_);
+        return connections_;
+    }
+    std::size_t count_since(Clock::time_point since) {
+        std::size_t count = 0;
+        for (const auto& at : connections()) count += at >= since ? 1U : 0U;
+        return count;
+    }
+
+private:
+    void serve() {
+        while (!stop_) {
+            pollfd ready{listener_.get(), POLLIN, 0};
+            if (::poll(&ready, 1, 100) <= 0) continue;
+            const UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            if (!client.valid()) continue;
+            {
+                const std::lock_guard lock(mutex_);
+                connections_.push_back(Clock::now());
+            }
+            (void)!::write(client.get(), "pong\n", 5);
+        }
+    }
+
+    int port_;
+    UniqueFd listener_;
+    std::thread thread_;
+    std::atomic<bool> stop_{false};
+    std::mutex mutex_;
+    std::vector<Clock::time_point> connections_;
+};
+
+class AppNetwork : public Bulkheadd {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "namespaces and bulkheadd need root";
+        const std::string tag = std::to_string(::getpid() % 100000);
+        provider = "bhp" + tag;
+        internet = "bhi" + tag;
+        ASSERT_EQ(ip({"netns", "add", provider}).exit_code, 0);
+        ASSERT_EQ(ip({"netns", "add", internet}).exit_code, 0);
+        // provider "uplink" <-> internet "eth0": the provider's default route leads there.
+        const std::vector<std::vector<std::string>> setup = {
+            {"-n", provider, "link", "add", "uplink", "type", "veth", "peer", "name", "eth0", "netns", internet},
+            {"-n", provider, "addr", "add", "192.0.2.2/24", "dev", "uplink"},
+            {"-n", provider, "link", "set", "uplink", "up"},
+            {"-n", provider, "route", "add", "default", "via", kServer},
+            {"-n", internet, "addr", "add", std::string(kServer) + "/24", "dev", "eth0"},
+            {"-n", internet, "link", "set", "eth0", "up"},
+            {"-n", internet, "link", "set", "lo", "up"},
+        };
+        for (const auto& command : setup) {
+            const auto result = ip(command);
+            ASSERT_EQ(result.exit_code, 0) << result.err;
+        }
+        allowed = std::make_unique<PongServer>(internet, kAllowedPort);
+        other = std::make_unique<PongServer>(internet, kOtherPort);
+        script = kProbeScript;
+        requested = "\"network\"";
+        daemon_args = {"--network-provider", "/run/netns/" + provider};
+        Bulkheadd::SetUp();
+    }
+
+    void TearDown() override {
+        Bulkheadd::TearDown();
+        allowed.reset();
+        other.reset();
+        (void)ip({"netns", "del", provider});
+        (void)ip({"netns", "del", internet});
+    }
+
+    // The app's log from `since` (a marker line count) on.
+    std::string log_of(const std::string& app_name) { return app({"logs", app_name}).out; }
+
+    std::string provider;
+    std::string internet;
+    std::unique_ptr<PongServer> allowed;
+    std::unique_ptr<PongServer> other;
+};
+
+TEST_F(AppNetwork, GrantsAllowListLiveGrantRevokeAndAudit) {
+    ASSERT_EQ(app({"add", definition}).exit_code, 0);
+
+    // Nothing granted: no network device in the VM, nothing reached.
+    ASSERT_EQ(app({"start", name}).exit_code, 0);
+    ASSERT_TRUE(wait_for_output("reach-8081-no", 90)) << log_of(name);
+    EXPECT_EQ(log_of(name).find("eth0"), std::string::npos) << log_of(name);
+    EXPECT_TRUE(allowed->connections().empty());
+    EXPECT_EQ(ip({"-n", provider, "link", "show"}).out.find("bha"), std::string::npos);
+    ASSERT_EQ(app({"stop", name}).exit_code, 0);
+    ASSERT_TRUE(wait_for_state("stopped", 30));
+
+    // Refused grants change nothing: unknown kind, not requested, not available yet, by a user
+    // without the right (no terminal and no --yes).
+    const auto unknown = app({"grant", name, "teleport", "--yes"});
+    EXPECT_NE(unknown.err.find("'teleport' is not a permission"), std::string::npos) << unknown.err;
+    EXPECT_NE(app({"grant", name, "files:/srv", "--yes"}).err.find("not available yet"), std::string::npos);
+    EXPECT_NE(app({"grant", name, "network"}).err.find("pass --yes"), std::string::npos);
+    EXPECT_EQ(app({"permissions", name}).out, "granted: none\nrequested, not granted: network\n");
+
+    // Only the allow-listed address and port.
+    const std::string entry = std::string("network:") + kServer + ":" + std::to_string(kAllowedPort);
+    const auto granted = app({"grant", name, entry, "--yes"});
+    ASSERT_EQ(granted.exit_code, 0) << granted.err;
+    EXPECT_NE(granted.out.find("when the app is next started"), std::string::npos) << granted.out;
+    ASSERT_EQ(app({"start", name}).exit_code, 0);
+    ASSERT_TRUE(wait_for_output("reach-8080-yes", 90)) << log_of(name);
+    EXPECT_NE(log_of(name).find("eth0"), std::string::npos);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    EXPECT_EQ(log_of(name).find("reach-8081-yes"), std::string::npos);
+    EXPECT_TRUE(other->connections().empty());
+
+    // `network` granted to the running VM takes effect at once.
+    const auto everywhere = app({"grant", name, "network", "--yes"});
+    ASSERT_EQ(everywhere.exit_code, 0) << everywhere.err;
+    EXPECT_NE(everywhere.out.find("takes effect now"), std::string::npos) << everywhere.out;
+    ASSERT_TRUE(wait_for_output("reach-8081-yes", 30)) << log_of(name);
+
+    // Revoking both on the running VM: nothing gets through a second later, and the VM runs on.
+    ASSERT_EQ(app({"revoke", name, "network"}).exit_code, 0);
+    const auto revoked = app({"revoke", name, entry});
+    const Clock::time_point cut = Clock::now();
+    ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+    EXPECT_NE(revoked.out.find("takes effect now"), std::string::npos) << revoked.out;
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    EXPECT_EQ(allowed->count_since(cut + std::chrono::seconds(1)) + other->count_since(cut + std::chrono::seconds(1)),
+              0U);
+    EXPECT_EQ(status()["state"], "running");
+    const std::string log = log_of(name);
+    EXPECT_NE(log.rfind("reach-8080-no"), std::string::npos);
+    EXPECT_GT(log.rfind("reach-8080-no"), log.rfind("reach-8080-yes")) << log;
+
+    // The audit log: the refusals, the grants, the starts with what each VM got, the revokes.
+    const auto entries = testing::run_process({kBin + "/bulkhead", "audit", "--socket",
+                                               (dir.path() / "run/bulkheadd.sock").string(), "--app", name, "--json"});
+    ASSERT_EQ(entries.exit_code, 0) << entries.err;
+    std::vector<std::string> seen;
+    const Json listed = Json::parse(entries.out);
+    for (const Json& e : listed.at("entries")) {
+        std::string line = e.at("action").get<std::string>() + " " + e.at("decision").get<std::string>();
+        for (const Json& p : e.at("permissions")) line += " " + p.get<std::string>();
+        seen.push_back(line);
+        EXPECT_EQ(e.at("actor_uid"), 0);
+    }
+    const std::vector<std::string> expected = {
+        "start allowed",          "grant refused",         "grant refused files:/srv:ro", "grant allowed " + entry,
+        "start allowed " + entry, "grant allowed network", "revoke allowed network",      "revoke allowed " + entry,
+    };
+    EXPECT_EQ(seen, expected) << entries.out << testing::read_whole_file(dir.path() / "state/audit.log");
+}
+
+}  // namespace
+}  // namespace bulkhead
