@@ -6,6 +6,7 @@
 
 #include <array>
 #include <exception>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ int run(int argc, char** argv) {
     app.add_option("--kernel-dir", config.paths.kernel_dir, "Guest kernel: vmlinuz and modules/")->required();
     app.add_option("--module-list", config.paths.module_list, "Guest modules in load order")->required();
     app.add_option("--guest-init", config.paths.guest_init, "The static bulkhead-guest binary")->required();
+    app.add_option("--port-forwarder", config.paths.port_forwarder,
+                   "bulkhead-port-forward (default: beside this bulkheadd)");
     app.add_option("--desktop-user", desktop_users, "A user who may list, start, stop and watch apps");
     app.add_option("--network-provider", config.network_provider,
                    "The network provider's namespace (e.g. /run/netns/NAME): apps granted network reach out "
@@ -41,6 +44,11 @@ int run(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
         return app.exit(error);
+    }
+    if (config.paths.port_forwarder.empty()) {
+        std::error_code error;
+        config.paths.port_forwarder =
+            (std::filesystem::read_symlink("/proc/self/exe", error).parent_path() / "bulkhead-port-forward").string();
     }
     if (::geteuid() != 0) {
         return cli::report_error({ErrorCode::permission_denied, "bulkheadd runs as root (it creates users and jails)"},

@@ -98,29 +98,23 @@ int make_view(int view_fd) {
 
 }  // namespace
 
-Result<ProgramOutput> run_program(const std::vector<std::string>& argv, const RunOptions& options) {
+namespace {
+
+// Forks and execs argv with stdout and stderr on the given descriptors; returns once the
+// program has exec'd, or fails with why it could not.
+Result<pid_t> start_child(const std::vector<std::string>& argv, const RunOptions& options, int out_fd, int err_fd) {
     if (argv.empty() || argv.front().empty() || argv.front().front() != '/') {
         return fail(ErrorCode::invalid_argument, "a program to run needs an absolute path");
     }
     for (const int fd : options.inherit) {
         if (fd <= 2) return fail(ErrorCode::invalid_argument, "descriptors 0 to 2 are the program's standard streams");
     }
-    std::array<int, 2> out{};
-    std::array<int, 2> err{};
     std::array<int, 2> report{};
-    if (::pipe2(out.data(), O_CLOEXEC) != 0) return fail(Error::from_errno(errno, "creating a pipe"));
-    UniqueFd out_read(out[0]);
-    UniqueFd out_write(out[1]);
-    if (::pipe2(err.data(), O_CLOEXEC) != 0) return fail(Error::from_errno(errno, "creating a pipe"));
-    UniqueFd err_read(err[0]);
-    UniqueFd err_write(err[1]);
-    // Closed by a successful exec; otherwise the child writes why it failed.
     if (::pipe2(report.data(), O_CLOEXEC) != 0) return fail(Error::from_errno(errno, "creating a pipe"));
     UniqueFd report_read(report[0]);
     UniqueFd report_write(report[1]);
     const UniqueFd null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!null_fd.valid()) return fail(Error::from_errno(errno, "opening /dev/null"));
-
     std::vector<char*> args;
     args.reserve(argv.size() + 1);
     for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -129,11 +123,7 @@ Result<ProgramOutput> run_program(const std::vector<std::string>& argv, const Ru
                                 nullptr};
     const pid_t pid = ::fork();
     if (pid < 0) return fail(Error::from_errno(errno, "starting " + argv.front()));
-    if (pid == 0) {
-        exec_child(args, env.data(), null_fd.get(), out_write.get(), err_write.get(), report_write.get(), options);
-    }
-    out_write.reset();
-    err_write.reset();
+    if (pid == 0) exec_child(args, env.data(), null_fd.get(), out_fd, err_fd, report_write.get(), options);
     report_write.reset();
     int child_errno = 0;
     ssize_t reported = 0;
@@ -141,11 +131,33 @@ Result<ProgramOutput> run_program(const std::vector<std::string>& argv, const Ru
         reported = ::read(report_read.get(), &child_errno, sizeof child_errno);
     } while (reported < 0 && errno == EINTR);
     if (reported == static_cast<ssize_t>(sizeof child_errno)) {
-        int status = 0;
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
         }
         return fail(Error::from_errno(child_errno, "starting " + argv.front()));
     }
+    return pid;
+}
+
+}  // namespace
+
+Result<pid_t> spawn_program(const std::vector<std::string>& argv, const RunOptions& options, int output_fd) {
+    return start_child(argv, options, output_fd, output_fd);
+}
+
+Result<ProgramOutput> run_program(const std::vector<std::string>& argv, const RunOptions& options) {
+    std::array<int, 2> out{};
+    std::array<int, 2> err{};
+    if (::pipe2(out.data(), O_CLOEXEC) != 0) return fail(Error::from_errno(errno, "creating a pipe"));
+    UniqueFd out_read(out[0]);
+    UniqueFd out_write(out[1]);
+    if (::pipe2(err.data(), O_CLOEXEC) != 0) return fail(Error::from_errno(errno, "creating a pipe"));
+    UniqueFd err_read(err[0]);
+    UniqueFd err_write(err[1]);
+    auto started_child = start_child(argv, options, out_write.get(), err_write.get());
+    if (!started_child) return fail(started_child.error());
+    const pid_t pid = *started_child;
+    out_write.reset();
+    err_write.reset();
 
     ProgramOutput output;
     std::array<pollfd, 2> fds{{{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}}};

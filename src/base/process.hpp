@@ -49,6 +49,11 @@ struct RunOptions {
 // a non-zero exit is reported in exit_code. Output beyond 1 MiB per stream is cut off.
 Result<ProgramOutput> run_program(const std::vector<std::string>& argv, const RunOptions& options = {});
 
+// Starts argv in the background, as run_program would (same options but timeout_seconds and
+// max_file_bytes' meaning unchanged), with stdout and stderr on `output_fd`; returns its pid
+// once it has exec'd. The caller reaps it.
+Result<pid_t> spawn_program(const std::vector<std::string>& argv, const RunOptions& options, int output_fd);
+
 // As run_program, but a non-zero exit is an error naming the program and its stderr.
 Result<ProgramOutput> run_program_checked(const std::vector<std::string>& argv, const RunOptions& options = {});
 

@@ -22,6 +22,7 @@
 
 #include "apps/installer.hpp"
 #include "base/file_io.hpp"
+#include "base/process.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
 #include "control/messages.hpp"
@@ -33,6 +34,7 @@
 #include "manager/permission_requests.hpp"
 #include "network/app_link.hpp"
 #include "network/namespaces.hpp"
+#include "network/port_forward.hpp"
 #include "vmm/qmp.hpp"
 
 namespace bulkhead::manager {
@@ -110,6 +112,10 @@ struct Instance {
     // Its network device, when its grants gave it one: its addresses (and so its namespace and
     // links) for the firewall and the tear-down.
     std::optional<network::AppAddresses> network;
+    // The expose-port forwarder, while the app has exposed ports.
+    pid_t forwarder = -1;
+    std::uint64_t forwarder_ticks = 0;
+    UniqueFd forwarder_pidfd;
     GuestOutputFilter output_filter;
     // What the guest gets wrong is worth a line on bulkheadd's stderr, but a guest must not be
     // able to flood it.
@@ -197,9 +203,12 @@ struct Daemon::Impl {
 
     void record_instance(const std::string& name, const Instance& instance) const {
         const std::string body =
-            json::to_json(object({{"pid", json::Value(static_cast<std::int64_t>(instance.pid))},
-                                  {"start_ticks", json::Value(static_cast<std::int64_t>(instance.start_ticks))},
-                                  {"network", json::Value(instance.network.has_value())}})) +
+            json::to_json(
+                object({{"pid", json::Value(static_cast<std::int64_t>(instance.pid))},
+                        {"start_ticks", json::Value(static_cast<std::int64_t>(instance.start_ticks))},
+                        {"network", json::Value(instance.network.has_value())},
+                        {"forwarder", json::Value(static_cast<std::int64_t>(instance.forwarder))},
+                        {"forwarder_ticks", json::Value(static_cast<std::int64_t>(instance.forwarder_ticks))}})) +
             "\n";
         if (auto written = write_file_atomically(instance_file(name), body, 0600); !written) {
             log_line("cannot record " + name + ": " + written.error().message);
@@ -227,6 +236,7 @@ struct Daemon::Impl {
         instance.pid = -1;
         if (instance.cgroup) (void)instance.cgroup->remove();
         instance.cgroup.reset();
+        stop_forwarder(instance);
         if (instance.network) {
             (void)network::tear_down_app_link(app_link(name, *instance.network));
             instance.network.reset();
@@ -276,6 +286,19 @@ struct Daemon::Impl {
                 instance.control_socket = run_dir(config.paths, name) + "/control.sock";
                 instance.state = VmState::running;
                 instance.network = network_of(name, &*document);
+                const json::Value* forwarder = document->find("forwarder");
+                const json::Value* forwarder_ticks = document->find("forwarder_ticks");
+                if (forwarder != nullptr && forwarder->is_integer() && forwarder->as_integer() > 1 &&
+                    forwarder_ticks != nullptr && forwarder_ticks->is_integer()) {
+                    const auto forwarder_pid = static_cast<pid_t>(forwarder->as_integer());
+                    UniqueFd forwarder_pidfd(static_cast<int>(::syscall(SYS_pidfd_open, forwarder_pid, 0)));
+                    if (forwarder_pidfd.valid() && process_start_ticks(forwarder_pid) ==
+                                                       static_cast<std::uint64_t>(forwarder_ticks->as_integer())) {
+                        instance.forwarder = forwarder_pid;
+                        instance.forwarder_ticks = static_cast<std::uint64_t>(forwarder_ticks->as_integer());
+                        instance.forwarder_pidfd = std::move(forwarder_pidfd);
+                    }
+                }
                 log_line("re-attached to the VM of " + name + " (pid " + std::to_string(instance.pid) + ")");
                 continue;
             }
@@ -410,6 +433,43 @@ struct Daemon::Impl {
         return std::pair{*record, std::move(*definition)};
     }
 
+    static void stop_forwarder(Instance& instance) {
+        if (instance.forwarder < 0) return;
+        (void)::syscall(SYS_pidfd_send_signal, instance.forwarder_pidfd.get(), SIGKILL, nullptr, 0);
+        (void)::waitpid(instance.forwarder, nullptr, 0);  // ours unless re-attached (then init reaps it)
+        instance.forwarder = -1;
+        instance.forwarder_ticks = 0;
+        instance.forwarder_pidfd.reset();
+    }
+
+    // The forwarder for the app's expose-port grants (none: none runs): it binds nothing itself
+    // and runs in the app's namespace as the app's uid (network/port_forward.hpp).
+    Result<void> start_forwarder(const std::string& name, Instance& instance, uid_t uid,
+                                 const std::vector<permissions::Permission>& granted) const {
+        std::vector<UniqueFd> listeners;
+        std::vector<std::string> argv{config.paths.port_forwarder};
+        RunOptions options;
+        for (const permissions::Permission& permission : granted) {
+            if (permission.kind != permissions::Kind::expose_port) continue;
+            auto port = network::listen_on_loopback(permission.host_port);
+            if (!port) return fail(port.error());
+            argv.push_back(network::format_forward_argument({port->get(), instance.network->guest, permission.port}));
+            options.inherit.push_back(port->get());
+            listeners.push_back(std::move(*port));
+        }
+        if (listeners.empty()) return {};
+        auto app_namespace_fd = network::open_network_namespace(app_namespace(name));
+        if (!app_namespace_fd) return fail(app_namespace_fd.error());
+        options.as = Credentials{uid, uid};
+        options.network_namespace = app_namespace_fd->get();
+        auto pid = spawn_program(argv, options, STDERR_FILENO);
+        if (!pid) return fail(pid.error());
+        instance.forwarder = *pid;
+        instance.forwarder_ticks = process_start_ticks(*pid).value_or(0);
+        instance.forwarder_pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
+        return {};
+    }
+
     // The app's namespace, links and tap, before its VM starts.
     Result<std::pair<network::AppAddresses, UniqueFd>> prepare_network(const std::string& name,
                                                                        const apps::AppRecord& record) {
@@ -485,6 +545,17 @@ struct Daemon::Impl {
         instance.control_socket = launched->control_socket;
         instance.cgroup = std::move(launched->cgroup);
         instance.network = addresses;
+        if (instance.network) {
+            if (auto forwarding = start_forwarder(name, instance, record.uid, *granted); !forwarding) {
+                // Ports the user exposed that cannot be served: the start is undone.
+                (void)::syscall(SYS_pidfd_send_signal, instance.pidfd.get(), SIGKILL, nullptr, 0);
+                ::waitpid(instance.pid, nullptr, 0);
+                if (instance.cgroup) (void)instance.cgroup->remove();
+                (void)network::tear_down_app_link(app_link(name, *addresses));
+                instance = Instance();
+                return fail(forwarding.error());
+            }
+        }
         record_instance(name, instance);
         // Until this is applied the provider forwards nothing of the new VM (its policy drops).
         if (instance.network) (void)refresh_firewall();
@@ -549,6 +620,19 @@ struct Daemon::Impl {
                                      : "when the app is next started";
         if (running && found->second.network && changed->kind == permissions::Kind::network) {
             if (auto refreshed = refresh_firewall(); !refreshed) return fail(refreshed.error());
+            effect = "now";
+        }
+        if (running && found->second.network && changed->kind == permissions::Kind::expose_port) {
+            // The forwarder starts again with the ports granted now.
+            Instance& instance = found->second;
+            stop_forwarder(instance);
+            auto granted = permissions_for_start(permission_store(), request.name);
+            if (!granted) return fail(granted.error());
+            if (auto forwarding = start_forwarder(request.name, instance, app->first.uid, *granted); !forwarding) {
+                record_instance(request.name, instance);
+                return fail(forwarding.error());
+            }
+            record_instance(request.name, instance);
             effect = "now";
         }
         answer.emplace_back("effect", json::Value(effect));

@@ -22,9 +22,10 @@ namespace bulkhead::manager {
 struct HostPaths {
     std::string state_dir = "/var/lib/bulkhead";
     std::string runtime_dir = "/run/bulkhead";
-    std::string kernel_dir;   // vmlinuz and modules/ (scripts/fetch-guest-kernel.sh)
-    std::string module_list;  // deps/guest-kernel-modules.txt
-    std::string guest_init;   // the static bulkhead-guest
+    std::string kernel_dir;      // vmlinuz and modules/ (scripts/fetch-guest-kernel.sh)
+    std::string module_list;     // deps/guest-kernel-modules.txt
+    std::string guest_init;      // the static bulkhead-guest
+    std::string port_forwarder;  // bulkhead-port-forward (expose-port)
     std::string cgroup_root = "/sys/fs/cgroup";
     vmm::Accelerator accelerator = vmm::Accelerator::tcg;
 };

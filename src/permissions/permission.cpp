@@ -89,8 +89,8 @@ bool clean_absolute_path(std::string_view path) {
 }  // namespace
 
 bool enforceable(Kind kind) noexcept {
-    // expose-port and files join this list when bulkheadd enforces them (docs/PERMISSIONS.md).
-    return kind == Kind::network;
+    // files joins this list when bulkheadd enforces it (docs/PERMISSIONS.md).
+    return kind == Kind::network || kind == Kind::expose_port;
 }
 
 Result<Permission> parse_permission(std::string_view text) {

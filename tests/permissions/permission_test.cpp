@@ -46,7 +46,7 @@ TEST(Permission, FieldsAreRead) {
     EXPECT_TRUE(enforceable(Kind::network));
     // Not yet enforced by bulkheadd, so not grantable.
     EXPECT_FALSE(enforceable(Kind::files));
-    EXPECT_FALSE(enforceable(Kind::expose_port));
+    EXPECT_TRUE(enforceable(Kind::expose_port));
     EXPECT_FALSE(enforceable(Kind::camera));
 }
 

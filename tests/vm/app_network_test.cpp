@@ -5,19 +5,24 @@
 // revoke on the running VM cuts its traffic within a second; another app's VM is never
 // reachable; the audit log holds exactly what happened. Needs root.
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include "base/unique_fd.hpp"
@@ -225,6 +230,90 @@ TEST_F(AppNetwork, GrantsAllowListLiveGrantRevokeAndAudit) {
         "start allowed " + entry, "grant allowed network", "revoke allowed network",      "revoke allowed " + entry,
     };
     EXPECT_EQ(seen, expected) << entries.out << testing::read_whole_file(dir.path() / "state/audit.log");
+}
+
+// Connects to address:port in this process's namespace and returns what the server says first
+// (empty when the connection fails).
+std::string first_words(const char* address, int port) {
+    const UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in peer{};
+    peer.sin_family = AF_INET;
+    peer.sin_port = htons(static_cast<std::uint16_t>(port));
+    ::inet_pton(AF_INET, address, &peer.sin_addr);
+    const timeval limit{3, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&peer), sizeof peer) != 0) return "";
+    std::array<char, 64> buffer{};
+    const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
+    return got > 0 ? std::string(buffer.data(), static_cast<std::size_t>(got)) : "";
+}
+
+// The host's first IPv4 address that is not loopback, if it has one.
+std::optional<std::string> outside_address() {
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return std::nullopt;
+    std::optional<std::string> found;
+    for (const ifaddrs* at = list; at != nullptr && !found; at = at->ifa_next) {
+        if (at->ifa_addr == nullptr || at->ifa_addr->sa_family != AF_INET || (at->ifa_flags & IFF_LOOPBACK) != 0)
+            continue;
+        std::array<char, INET_ADDRSTRLEN> text{};
+        sockaddr_in address{};
+        std::memcpy(&address, at->ifa_addr, sizeof address);
+        ::inet_ntop(AF_INET, &address.sin_addr, text.data(), text.size());
+        found = std::string(text.data());
+    }
+    ::freeifaddrs(list);
+    return found;
+}
+
+TEST_F(AppNetwork, ExposedPortOnlyOnLoopbackAndNoAppReachesAnother) {
+    const std::string tag = std::to_string(::getpid() % 100000);
+    const std::string server = "t" + tag + "-srv";
+    const std::string client = "t" + tag + "-cli";
+    others = {server, client};
+    const int host_port = 20000 + ::getpid() % 20000;
+    const auto added = app({"add",
+                            write_definition(server, "while true; do echo exposed | busybox nc -l -p 9000; done",
+                                             "\"expose-port\", \"network\"")
+                                .string(),
+                            "--json"});
+    ASSERT_EQ(added.exit_code, 0) << added.err;
+    const long server_uid = Json::parse(added.out).at("uid").get<long>();
+    const auto exposed = app({"grant", server, "expose-port:9000:" + std::to_string(host_port), "--yes"});
+    ASSERT_EQ(exposed.exit_code, 0) << exposed.err;
+    ASSERT_EQ(app({"start", server}).exit_code, 0);
+    std::string said;
+    for (int i = 0; i < 600 && said.empty(); ++i) {
+        said = first_words("127.0.0.1", host_port);
+        if (said.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(said, "exposed\n") << testing::read_whole_file(dir.path() / "daemon.log");
+    if (const auto outside = outside_address()) {
+        EXPECT_EQ(first_words(outside->c_str(), host_port), "") << "the port is reachable on " << *outside;
+    }
+
+    // Another app with all the network there is still cannot reach the server's VM.
+    const long index = server_uid - 600000;
+    const std::string server_guest =
+        "100.64." + std::to_string(index * 8 / 256) + "." + std::to_string(index * 8 % 256 + 2);
+    ASSERT_EQ(app({"add", write_definition(client,
+                                           "while true; do if busybox nc -w 1 " + server_guest +
+                                               " 9000 </dev/null | busybox grep -q exposed; then echo peer-yes; "
+                                               "else echo peer-no; fi; busybox sleep 0.3; done",
+                                           "\"network\"")
+                              .string()})
+                  .exit_code,
+              0);
+    ASSERT_EQ(app({"grant", client, "network", "--yes"}).exit_code, 0);
+    ASSERT_EQ(app({"start", client}).exit_code, 0);
+    ASSERT_TRUE(wait_for_output("peer-no", 90, client)) << app({"logs", client}).out;
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    EXPECT_EQ(app({"logs", client}).out.find("peer-yes"), std::string::npos);
+    EXPECT_EQ(first_words("127.0.0.1", host_port), "exposed\n");  // the server still serves
+
+    // Revoking the port closes it at once.
+    ASSERT_EQ(app({"revoke", server, "expose-port:9000:" + std::to_string(host_port)}).exit_code, 0);
+    EXPECT_EQ(first_words("127.0.0.1", host_port), "");
 }
 
 }  // namespace

@@ -54,8 +54,10 @@ protected:
 
     void TearDown() override {
         if (daemon_ > 0) {
+            for (const std::string& each : others) (void)app({"stop", each});
             (void)app({"stop", name});
             std::this_thread::sleep_for(std::chrono::seconds(1));
+            for (const std::string& each : others) (void)app({"remove", "--purge", each});
             (void)app({"remove", "--purge", name});
             stop_daemon();
         }
@@ -133,6 +135,7 @@ protected:
     std::string script = "echo \\\"$GREETING\\\"; exec busybox sleep 600";
     std::string requested;
     std::vector<std::string> daemon_args;
+    std::vector<std::string> others;  // further apps a test added: removed with the sample app
     std::string name;
     std::string definition;
     pid_t daemon_ = -1;
