@@ -157,6 +157,25 @@ void configure_network(const guest::GuestNetwork& network) {
     if (::ioctl(sock.get(), SIOCADDRT, &route) != 0) say("eth0: cannot add the default route");
 }
 
+// The host's shares at /mnt/host<path>: a small tmpfs on the app root's /mnt (which the app's
+// image must have) holds the mount points, and is made read-only once they are in place.
+void mount_shares(const std::vector<guest::GuestShare>& shares) {
+    if (::access("/app/mnt", F_OK) != 0) return say("the app's root has no /mnt: its shares are not mounted");
+    mount_or_say("tmpfs", "/app/mnt", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m");
+    for (const guest::GuestShare& share : shares) {
+        const std::string target = std::string("/app") + guest::kSharesRoot + share.path;
+        std::error_code error;
+        std::filesystem::create_directories(target, error);
+        if (error) {
+            say("cannot make the mount point " + target);
+            continue;
+        }
+        const unsigned long flags = MS_NOSUID | MS_NODEV | (share.writable ? 0UL : static_cast<unsigned long>(MS_RDONLY));
+        mount_or_say(share.tag.c_str(), target.c_str(), "virtiofs", flags);
+    }
+    mount_or_say("tmpfs", "/app/mnt", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+}
+
 Result<guest::RunSpec> read_run_spec() {
     auto argv_bytes = read_file_bounded("/bulkhead/argv", guest::kMaxListBytes);
     if (!argv_bytes) return fail(argv_bytes.error());
@@ -178,6 +197,13 @@ Result<guest::RunSpec> read_run_spec() {
         auto network = guest::parse_guest_network(*text);
         if (!network) return fail(network.error());
         spec->network = *network;
+    }
+    if (spec && ::access("/bulkhead/shares", F_OK) == 0) {
+        auto text = read_file_bounded("/bulkhead/shares", guest::kMaxShares * 4200);
+        if (!text) return fail(text.error());
+        auto shares = guest::parse_guest_shares(*text);
+        if (!shares) return fail(shares.error());
+        spec->shares = std::move(*shares);
     }
     return spec;
 }
@@ -476,6 +502,7 @@ void run_guest() {
     auto spec = read_run_spec();
     if (!spec) power_off("bad run spec: " + spec.error().message);
     if (spec->network) configure_network(*spec->network);
+    if (!spec->shares.empty()) mount_shares(spec->shares);
     Guest guest;
     guest.run(*spec, *port);
 }

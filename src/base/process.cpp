@@ -35,11 +35,11 @@ constexpr unsigned kOpenTreeClone = 1;
 constexpr unsigned kMoveMountFromEmptyPath = 0x4;
 
 // A private mount namespace with a tmpfs on /mnt and the directory `view_fd` names bound
-// read-only at kReadOnlyViewPath. The bind is cloned from the descriptor itself (open_tree)
-// before leaving the caller's namespace, so no path is looked up again.
-int make_view(int view_fd) {
+// at kReadOnlyViewPath, read-only unless `writable`. The bind is cloned from the descriptor
+// itself (open_tree) before leaving the caller's namespace, so no path is looked up again.
+int make_view(int view_fd, bool writable) {
     MountAttributes read_only;
-    read_only.attr_set = kMountReadOnly | kMountNoSuid | kMountNoDev;
+    read_only.attr_set = (writable ? 0 : kMountReadOnly) | kMountNoSuid | kMountNoDev;
     // Not recursive: mounts below the directory (a FUSE file system claiming uid 0, say) stay out.
     const long tree = ::syscall(kSysOpenTree, view_fd, "", kOpenTreeClone | O_CLOEXEC | kAtEmptyPath);
     if (tree < 0) return errno;
@@ -60,7 +60,7 @@ int make_view(int view_fd) {
                              int report_fd, const RunOptions& options) {
     int failed = 0;
     if (options.network_namespace >= 0 && ::setns(options.network_namespace, CLONE_NEWNET) != 0) failed = errno;
-    if (failed == 0 && options.view >= 0) failed = make_view(options.view);
+    if (failed == 0 && options.view >= 0) failed = make_view(options.view, options.view_writable);
     if (failed == 0 && options.max_file_bytes != 0) {
         const rlimit size{options.max_file_bytes, options.max_file_bytes};
         if (::setrlimit(RLIMIT_FSIZE, &size) != 0) failed = errno;

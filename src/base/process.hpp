@@ -38,6 +38,7 @@ struct RunOptions {
     // under the program's feet, and mounts below it are not part of the view. Needs
     // CAP_SYS_ADMIN. -1: none.
     int view = -1;
+    bool view_writable = false;  // the view without its read-only flag (a files:PATH:rw share)
     // A network namespace (an open descriptor) the program runs in: `ip` and `nft` configure
     // the namespace they run in. Needs CAP_SYS_ADMIN. -1: the caller's.
     int network_namespace = -1;

@@ -85,6 +85,54 @@ Result<GuestNetwork> parse_guest_network(std::string_view text) {
     return network;
 }
 
+std::string format_guest_shares(const std::vector<GuestShare>& shares) {
+    std::string out;
+    for (const GuestShare& share : shares) {
+        out += share.tag + (share.writable ? " rw " : " ro ") + share.path + "\n";
+    }
+    return out;
+}
+
+Result<std::vector<GuestShare>> parse_guest_shares(std::string_view text) {
+    std::vector<GuestShare> shares;
+    if (text.size() > kMaxShares * 4200) return fail(ErrorCode::too_large, "/bulkhead/shares is too large");
+    std::size_t line_number = 0;
+    while (!text.empty()) {
+        ++line_number;
+        const std::size_t end = text.find('\n');
+        const auto bad = [&] {
+            return fail(ErrorCode::parse, "/bulkhead/shares line " + std::to_string(line_number) +
+                                              " is not \"TAG ro|rw /PATH\"");
+        };
+        if (end == std::string_view::npos) return bad();
+        const std::string_view line = text.substr(0, end);
+        text.remove_prefix(end + 1);
+        const std::size_t first = line.find(' ');
+        if (first == std::string_view::npos || line.size() < first + 5) return bad();
+        GuestShare share;
+        share.tag = std::string(line.substr(0, first));
+        const std::string_view mode = line.substr(first + 1, 2);
+        if (line[first + 3] != ' ' || (mode != "ro" && mode != "rw")) return bad();
+        share.writable = mode == "rw";
+        share.path = std::string(line.substr(first + 4));
+        const bool tag_ok = !share.tag.empty() && share.tag.size() <= 36 &&
+                            std::all_of(share.tag.begin(), share.tag.end(), [](char c) {
+                                return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                            });
+        const bool path_ok = share.path.size() > 1 && share.path.size() <= 4000 && share.path.front() == '/' &&
+                             std::none_of(share.path.begin(), share.path.end(), [](char c) {
+                                 return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+                             }) &&
+                             share.path.find("/../") == std::string::npos && !share.path.ends_with("/..") &&
+                             share.path.find("/./") == std::string::npos && !share.path.ends_with("/.") &&
+                             share.path.find("//") == std::string::npos && share.path.back() != '/';
+        if (!tag_ok || !path_ok) return bad();
+        if (shares.size() == kMaxShares) return fail(ErrorCode::too_large, "at most 16 shares");
+        shares.push_back(std::move(share));
+    }
+    return shares;
+}
+
 Result<RunSpec> make_run_spec(std::vector<std::string> argv, std::vector<std::string> env) {
     if (argv.empty() || argv.front().empty() || argv.front().front() != '/') {
         return fail(ErrorCode::invalid_argument, "the app's program must be an absolute path");
@@ -100,7 +148,7 @@ Result<RunSpec> make_run_spec(std::vector<std::string> argv, std::vector<std::st
                         "environment variable " + entry.substr(0, equals) + " is set twice");
         }
     }
-    return RunSpec{std::move(argv), std::move(env), Restart::never, std::nullopt};
+    return RunSpec{std::move(argv), std::move(env), Restart::never, std::nullopt, {}};
 }
 
 }  // namespace bulkhead::guest

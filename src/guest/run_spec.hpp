@@ -27,12 +27,29 @@ struct GuestNetwork {
     std::string gateway;
 };
 
+// A host directory shared into the VM (a files grant): mounted from the virtio-fs device
+// `tag` at /mnt/host<path> in the app's root, read-only unless writable. /bulkhead/shares holds
+// one per line: "TAG ro|rw PATH".
+struct GuestShare {
+    std::string tag;
+    std::string path;  // as on the host: absolute, no control characters
+    bool writable = false;
+    friend bool operator==(const GuestShare&, const GuestShare&) = default;
+};
+
+inline constexpr std::size_t kMaxShares = 16;
+inline constexpr const char* kSharesRoot = "/mnt/host";
+
 struct RunSpec {
     std::vector<std::string> argv;  // argv[0] is the absolute path of the program
     std::vector<std::string> env;   // "NAME=value"
     Restart restart = Restart::never;
     std::optional<GuestNetwork> network;
+    std::vector<GuestShare> shares;
 };
+
+std::string format_guest_shares(const std::vector<GuestShare>& shares);
+Result<std::vector<GuestShare>> parse_guest_shares(std::string_view text);
 
 std::string format_guest_network(const GuestNetwork& network);
 Result<GuestNetwork> parse_guest_network(std::string_view text);

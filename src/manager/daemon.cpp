@@ -94,6 +94,13 @@ std::string error_response(ErrorCode code, const std::string& message) {
            "\n";
 }
 
+struct Helper {
+    pid_t pid = -1;
+    std::uint64_t start_ticks = 0;
+    UniqueFd pidfd;
+    std::string role;  // "port-forward" or "files"
+};
+
 struct Instance {
     VmState state = VmState::stopped;
     pid_t pid = -1;
@@ -112,10 +119,8 @@ struct Instance {
     // Its network device, when its grants gave it one: its addresses (and so its namespace and
     // links) for the firewall and the tear-down.
     std::optional<network::AppAddresses> network;
-    // The expose-port forwarder, while the app has exposed ports.
-    pid_t forwarder = -1;
-    std::uint64_t forwarder_ticks = 0;
-    UniqueFd forwarder_pidfd;
+    // Processes serving the VM: the expose-port forwarder, a file server per share.
+    std::vector<Helper> helpers;
     GuestOutputFilter output_filter;
     // What the guest gets wrong is worth a line on bulkheadd's stderr, but a guest must not be
     // able to flood it.
@@ -207,8 +212,7 @@ struct Daemon::Impl {
                 object({{"pid", json::Value(static_cast<std::int64_t>(instance.pid))},
                         {"start_ticks", json::Value(static_cast<std::int64_t>(instance.start_ticks))},
                         {"network", json::Value(instance.network.has_value())},
-                        {"forwarder", json::Value(static_cast<std::int64_t>(instance.forwarder))},
-                        {"forwarder_ticks", json::Value(static_cast<std::int64_t>(instance.forwarder_ticks))}})) +
+                        {"helpers", helpers_record(instance)}})) +
             "\n";
         if (auto written = write_file_atomically(instance_file(name), body, 0600); !written) {
             log_line("cannot record " + name + ": " + written.error().message);
@@ -236,7 +240,7 @@ struct Daemon::Impl {
         instance.pid = -1;
         if (instance.cgroup) (void)instance.cgroup->remove();
         instance.cgroup.reset();
-        stop_forwarder(instance);
+        stop_helpers(instance, "");
         if (instance.network) {
             (void)network::tear_down_app_link(app_link(name, *instance.network));
             instance.network.reset();
@@ -286,24 +290,20 @@ struct Daemon::Impl {
                 instance.control_socket = run_dir(config.paths, name) + "/control.sock";
                 instance.state = VmState::running;
                 instance.network = network_of(name, &*document);
-                const json::Value* forwarder = document->find("forwarder");
-                const json::Value* forwarder_ticks = document->find("forwarder_ticks");
-                if (forwarder != nullptr && forwarder->is_integer() && forwarder->as_integer() > 1 &&
-                    forwarder_ticks != nullptr && forwarder_ticks->is_integer()) {
-                    const auto forwarder_pid = static_cast<pid_t>(forwarder->as_integer());
-                    UniqueFd forwarder_pidfd(static_cast<int>(::syscall(SYS_pidfd_open, forwarder_pid, 0)));
-                    if (forwarder_pidfd.valid() && process_start_ticks(forwarder_pid) ==
-                                                       static_cast<std::uint64_t>(forwarder_ticks->as_integer())) {
-                        instance.forwarder = forwarder_pid;
-                        instance.forwarder_ticks = static_cast<std::uint64_t>(forwarder_ticks->as_integer());
-                        instance.forwarder_pidfd = std::move(forwarder_pidfd);
-                    }
+                if (const json::Value* helpers = document->find("helpers"); helpers != nullptr && helpers->is_array()) {
+                    for (const json::Value& helper : helpers->as_array()) reattach_helper(instance, helper);
                 }
                 log_line("re-attached to the VM of " + name + " (pid " + std::to_string(instance.pid) + ")");
                 continue;
             }
             instance.state = VmState::crashed;
             instance.crash = "the VM stopped while bulkheadd was not running";
+            // What served it may still run (a forwarder holding its loopback ports): it goes.
+            if (const json::Value* helpers = document ? document->find("helpers") : nullptr;
+                helpers != nullptr && helpers->is_array()) {
+                for (const json::Value& helper : helpers->as_array()) reattach_helper(instance, helper);
+                stop_helpers(instance, "");
+            }
             if (network_of(name, document ? &*document : nullptr)) {
                 (void)network::tear_down_app_link(app_link(name, *network_of(name, &*document)));
             }
@@ -415,7 +415,9 @@ struct Daemon::Impl {
         }
     }
 
-    [[nodiscard]] PermissionStore permission_store() const { return PermissionStore::under(config.paths.state_dir); }
+    [[nodiscard]] PermissionStore permission_store() const {
+        return PermissionStore::under(config.paths.state_dir, config.paths.runtime_dir);
+    }
 
     // An installed app's record and its definition as installed.
     Result<std::pair<apps::AppRecord, apps::AppDefinition>> installed_app(const std::string& name) const {
@@ -433,13 +435,47 @@ struct Daemon::Impl {
         return std::pair{*record, std::move(*definition)};
     }
 
-    static void stop_forwarder(Instance& instance) {
-        if (instance.forwarder < 0) return;
-        (void)::syscall(SYS_pidfd_send_signal, instance.forwarder_pidfd.get(), SIGKILL, nullptr, 0);
-        (void)::waitpid(instance.forwarder, nullptr, 0);  // ours unless re-attached (then init reaps it)
-        instance.forwarder = -1;
-        instance.forwarder_ticks = 0;
-        instance.forwarder_pidfd.reset();
+    // Kills the helpers in `role` (all of them when empty).
+    static void stop_helpers(Instance& instance, const std::string& role) {
+        for (Helper& helper : instance.helpers) {
+            if (!role.empty() && helper.role != role) continue;
+            (void)::syscall(SYS_pidfd_send_signal, helper.pidfd.get(), SIGKILL, nullptr, 0);
+            (void)::waitpid(helper.pid, nullptr, 0);  // ours, unless re-attached (then init reaps it)
+            helper.pid = -1;
+        }
+        std::erase_if(instance.helpers, [](const Helper& helper) { return helper.pid < 0; });
+    }
+
+    static Helper track_helper(pid_t pid, std::string role) {
+        return Helper{pid, process_start_ticks(pid).value_or(0),
+                      UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))), std::move(role)};
+    }
+
+    static json::Value helpers_record(const Instance& instance) {
+        json::Array out;
+        for (const Helper& helper : instance.helpers) {
+            out.push_back(object({{"pid", json::Value(static_cast<std::int64_t>(helper.pid))},
+                                  {"start_ticks", json::Value(static_cast<std::int64_t>(helper.start_ticks))},
+                                  {"role", text(helper.role)}}));
+        }
+        return json::Value(std::move(out));
+    }
+
+    // A helper an earlier bulkheadd started, if it is still that process.
+    static void reattach_helper(Instance& instance, const json::Value& recorded) {
+        const json::Value* pid = recorded.find("pid");
+        const json::Value* ticks = recorded.find("start_ticks");
+        const json::Value* role = recorded.find("role");
+        if (pid == nullptr || !pid->is_integer() || pid->as_integer() <= 1 || ticks == nullptr ||
+            !ticks->is_integer() || role == nullptr || !role->is_string()) {
+            return;
+        }
+        const auto helper_pid = static_cast<pid_t>(pid->as_integer());
+        UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, helper_pid, 0)));
+        if (pidfd.valid() && process_start_ticks(helper_pid) == static_cast<std::uint64_t>(ticks->as_integer())) {
+            instance.helpers.push_back(Helper{helper_pid, static_cast<std::uint64_t>(ticks->as_integer()),
+                                              std::move(pidfd), role->as_string()});
+        }
     }
 
     // The forwarder for the app's expose-port grants (none: none runs): it binds nothing itself
@@ -464,9 +500,7 @@ struct Daemon::Impl {
         options.network_namespace = app_namespace_fd->get();
         auto pid = spawn_program(argv, options, STDERR_FILENO);
         if (!pid) return fail(pid.error());
-        instance.forwarder = *pid;
-        instance.forwarder_ticks = process_start_ticks(*pid).value_or(0);
-        instance.forwarder_pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
+        instance.helpers.push_back(track_helper(*pid, "port-forward"));
         return {};
     }
 
@@ -515,7 +549,20 @@ struct Daemon::Impl {
             vm_network =
                 VmNetwork{tap.get(), addresses->mac, {addresses->guest, addresses->kPrefix, addresses->gateway}};
         }
-        auto launched = launch_vm(config.paths, record, definition, *backend, vm_network);
+        // Each files grant's directory, checked and opened again now: a path that has become a
+        // symlink since the grant, or has gone, refuses the start.
+        std::vector<ShareToServe> shares;
+        for (const permissions::Permission& permission : *granted) {
+            if (permission.kind != permissions::Kind::files) continue;
+            auto directory = open_shared_directory(permission.path, store.protected_dirs);
+            if (!directory) {
+                if (addresses) (void)network::tear_down_app_link(app_link(name, *addresses));
+                (void)audit_start(store, name, actor, *granted, &directory.error());
+                return fail(directory.error());
+            }
+            shares.push_back({std::move(*directory), permission.path, permission.writable});
+        }
+        auto launched = launch_vm(config.paths, record, definition, *backend, vm_network, shares);
         tap.reset();  // the VMM holds the tap now
         if (!launched) {
             if (addresses) (void)network::tear_down_app_link(app_link(name, *addresses));
@@ -545,6 +592,7 @@ struct Daemon::Impl {
         instance.control_socket = launched->control_socket;
         instance.cgroup = std::move(launched->cgroup);
         instance.network = addresses;
+        for (const pid_t server : launched->file_servers) instance.helpers.push_back(track_helper(server, "files"));
         if (instance.network) {
             if (auto forwarding = start_forwarder(name, instance, record.uid, *granted); !forwarding) {
                 // Ports the user exposed that cannot be served: the start is undone.
@@ -625,7 +673,7 @@ struct Daemon::Impl {
         if (running && found->second.network && changed->kind == permissions::Kind::expose_port) {
             // The forwarder starts again with the ports granted now.
             Instance& instance = found->second;
-            stop_forwarder(instance);
+            stop_helpers(instance, "port-forward");
             auto granted = permissions_for_start(permission_store(), request.name);
             if (!granted) return fail(granted.error());
             if (auto forwarding = start_forwarder(request.name, instance, app->first.uid, *granted); !forwarding) {

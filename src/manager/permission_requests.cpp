@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/text.hpp"
+#include "manager/file_shares.hpp"
 #include "permissions/grants.hpp"
 
 namespace bulkhead::manager {
@@ -50,8 +51,8 @@ Result<Permission> refuse(const PermissionStore& store, const PermissionChange& 
 
 }  // namespace
 
-PermissionStore PermissionStore::under(const std::string& state_dir) {
-    return {state_dir + "/grants", state_dir + "/audit.log"};
+PermissionStore PermissionStore::under(const std::string& state_dir, const std::string& runtime_dir) {
+    return {state_dir + "/grants", state_dir + "/audit.log", {state_dir, runtime_dir}};
 }
 
 Result<json::Object> describe_permissions(const PermissionStore& store, const apps::AppDefinition& definition) {
@@ -79,6 +80,11 @@ Result<Permission> grant_permission(const PermissionStore& store, const apps::Ap
     if (permission->kind == permissions::Kind::network && permission->host.starts_with('[')) {
         return refuse(store, change, "grant", canonical,
                       {ErrorCode::unsupported, "IPv6 destinations are not available yet: app VMs have IPv4 only"});
+    }
+    if (permission->kind == permissions::Kind::files) {
+        if (auto shared = open_shared_directory(permission->path, store.protected_dirs); !shared) {
+            return refuse(store, change, "grant", canonical, shared.error());
+        }
     }
     if (!change.force && !definition.requested.contains(permission->kind)) {
         return refuse(store, change, "grant", canonical,

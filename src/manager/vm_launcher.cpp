@@ -2,9 +2,11 @@
 
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <filesystem>
 
 #include "apps/installer.hpp"
@@ -49,7 +51,8 @@ std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
 }
 
 Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app, const apps::AppDefinition& definition,
-                             const vmm::Backend& backend, const std::optional<VmNetwork>& network) {
+                             const vmm::Backend& backend, const std::optional<VmNetwork>& network,
+                             const std::vector<ShareToServe>& shares) {
     for (const std::string& dir : {paths.runtime_dir, paths.runtime_dir + "/vm", paths.runtime_dir + "/jail"}) {
         if (auto made = make_dir(dir, 0, 0755); !made) return fail(made.error());
     }
@@ -93,6 +96,9 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
                     : definition.restart == apps::RestartPolicy::on_failure ? guest::Restart::on_failure
                                                                             : guest::Restart::never;
     if (network) spec->network = network->guest;
+    for (std::size_t i = 0; i < shares.size(); ++i) {
+        spec->shares.push_back({"files" + std::to_string(i), shares[i].path, shares[i].writable});
+    }
     auto modules = vmimage::read_module_list(paths.module_list);
     if (!modules) return fail(modules.error());
     auto initramfs = vmimage::build_app_initramfs({paths.guest_init, paths.kernel_dir + "/modules", *modules}, *spec);
@@ -118,8 +124,29 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
     vm.control_socket = "/run/vm/control.sock";
     constexpr int kTapFdInVmm = 3;
     if (network) vm.network = vmm::NetworkDevice{kTapFdInVmm, network->mac};
+    // A file server per share, listening in the run directory before the VMM connects to it.
+    std::vector<pid_t> servers;
+    auto stop_servers = [&servers] {
+        for (const pid_t server : servers) {
+            ::kill(server, SIGKILL);  // our unreaped children: the numbers are theirs
+            ::waitpid(server, nullptr, 0);
+        }
+    };
+    for (std::size_t i = 0; i < shares.size(); ++i) {
+        const std::string socket = "files" + std::to_string(i) + ".sock";
+        auto server = serve_share(shares[i], run + "/" + socket, app.uid);
+        if (!server) {
+            stop_servers();
+            return fail(server.error());
+        }
+        servers.push_back(*server);
+        vm.shares.push_back({"/run/vm/" + socket, "files" + std::to_string(i)});
+    }
     auto command = backend.command_line(vm);
-    if (!command) return fail(command.error());
+    if (!command) {
+        stop_servers();
+        return fail(command.error());
+    }
 
     jailer::JailSpec spec_jail;
     spec_jail.uid = app.uid;
@@ -137,9 +164,12 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
     spec_jail.env = {"PATH=/usr/bin"};
     if (network) spec_jail.pass_fds.emplace_back(network->tap_fd, kTapFdInVmm);
     auto jailed = jailer::spawn_jailed(spec_jail, *cgroup);
-    if (!jailed) return fail(jailed.error());
+    if (!jailed) {
+        stop_servers();
+        return fail(jailed.error());
+    }
     LaunchedVm launched{jailed->pid, process_start_ticks(jailed->pid).value_or(0), run + "/control.sock",
-                        run + "/console.log", std::move(*cgroup)};
+                        run + "/console.log", std::move(*cgroup), std::move(servers)};
     return launched;
 }
 

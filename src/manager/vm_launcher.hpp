@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "apps/definition.hpp"
 #include "apps/registry.hpp"
 #include "base/result.hpp"
 #include "guest/run_spec.hpp"
 #include "jailer/cgroup.hpp"
+#include "manager/file_shares.hpp"
 #include "vmm/backend.hpp"
 
 namespace bulkhead::manager {
@@ -36,6 +38,7 @@ struct LaunchedVm {
     std::string control_socket;     // host path
     std::string console_log;        // host path
     std::optional<jailer::Cgroup> cgroup;
+    std::vector<pid_t> file_servers;  // one virtiofsd per share
 };
 
 // The run directory of an app: RUNTIME/vm/<name>.
@@ -50,7 +53,8 @@ struct VmNetwork {
 };
 
 Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app, const apps::AppDefinition& definition,
-                             const vmm::Backend& backend, const std::optional<VmNetwork>& network = std::nullopt);
+                             const vmm::Backend& backend, const std::optional<VmNetwork>& network = std::nullopt,
+                             const std::vector<ShareToServe>& shares = {});
 
 // Field 22 of /proc/PID/stat (start time in clock ticks), or nothing if the process is gone.
 std::optional<std::uint64_t> process_start_ticks(pid_t pid);

@@ -89,8 +89,7 @@ bool clean_absolute_path(std::string_view path) {
 }  // namespace
 
 bool enforceable(Kind kind) noexcept {
-    // files joins this list when bulkheadd enforces it (docs/PERMISSIONS.md).
-    return kind == Kind::network || kind == Kind::expose_port;
+    return kind == Kind::network || kind == Kind::expose_port || kind == Kind::files;
 }
 
 Result<Permission> parse_permission(std::string_view text) {

@@ -34,7 +34,7 @@ struct Permission {
 Result<Permission> parse_permission(std::string_view text);
 std::string format_permission(const Permission& permission);
 
-// Whether this build enforces the kind (network and expose-port, for now); the others are refused with a clear
+// Whether this build enforces the kind (network, expose-port, files); the others are refused with a clear
 // "not available yet" rather than pretended.
 bool enforceable(Kind kind) noexcept;
 

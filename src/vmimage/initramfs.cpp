@@ -37,6 +37,11 @@ Result<std::string> build_app_initramfs(const GuestFiles& files, const guest::Ru
             return fail(added.error());
         }
     }
+    if (!spec.shares.empty()) {
+        if (auto added = cpio.add_file("bulkhead/shares", guest::format_guest_shares(spec.shares)); !added) {
+            return fail(added.error());
+        }
+    }
     return cpio.finish();
 }
 

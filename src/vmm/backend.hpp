@@ -25,6 +25,14 @@ struct NetworkDevice {
     std::string mac;  // "xx:xx:xx:xx:xx:xx", lower-case hex
 };
 
+// A host directory shared into the VM: a vhost-user-fs server (virtiofsd) started by the
+// manager listens on `socket`; the guest mounts it by `tag`. Sharing memory with that server
+// puts the guest's RAM in a shared memfd.
+struct SharedDirectory {
+    std::string socket;
+    std::string tag;  // [a-z0-9-], at most 36 bytes (virtio-fs's limit)
+};
+
 // Everything about one VM that a backend needs. Paths are as the VMM will see them (inside its
 // jail). The VM gets no network device, no USB, no sound and no display: those come only with
 // grants (issue 6), as file descriptors handed over by the manager.
@@ -42,6 +50,7 @@ struct VmSpec {
     std::string qmp_socket;                // lifecycle control (the VMM listens)
     std::string control_socket;            // the virtio-serial control port (the VMM listens)
     std::optional<NetworkDevice> network;  // only with a network or expose-port grant
+    std::vector<SharedDirectory> shares;   // only with files grants
 };
 
 // Refuses specs no backend should run: missing paths, control characters or characters that

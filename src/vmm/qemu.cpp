@@ -77,6 +77,17 @@ public:
             argv.insert(argv.end(), {"-drive", "file=" + escaped(*spec.state_image) + ",if=none,id=state,format=raw",
                                      "-device", "virtio-blk-pci,drive=state,serial=bulkhead-state"});
         }
+        if (!spec.shares.empty()) {
+            // vhost-user needs the guest's RAM in memory the file server can map.
+            argv.insert(argv.end(), {"-object",
+                                     "memory-backend-memfd,id=ram,share=on,size=" + std::to_string(spec.memory_mib) + "M",
+                                     "-numa", "node,memdev=ram"});
+            for (std::size_t i = 0; i < spec.shares.size(); ++i) {
+                const std::string id = "files" + std::to_string(i);
+                argv.insert(argv.end(), {"-chardev", "socket,id=" + id + ",path=" + escaped(spec.shares[i].socket),
+                                         "-device", "vhost-user-fs-pci,chardev=" + id + ",tag=" + spec.shares[i].tag});
+            }
+        }
         if (spec.network) {
             // The tap is the manager's; QEMU only reads and writes it (no script, no helper).
             argv.insert(argv.end(), {"-netdev", "tap,id=net0,fd=" + std::to_string(spec.network->tap_fd), "-device",

@@ -62,6 +62,13 @@ Result<void> check_spec(const VmSpec& spec) {
             return fail(ErrorCode::invalid_argument,
                         "kernel argument '" + arg + "' is empty or has spaces, quotes or control characters");
     }
+    for (const SharedDirectory& share : spec.shares) {
+        if (auto checked = check_path("share socket", share.socket); !checked) return checked;
+        const bool tag_ok = !share.tag.empty() && share.tag.size() <= 36 &&
+                            std::all_of(share.tag.begin(), share.tag.end(),
+                                        [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+        if (!tag_ok) return fail(ErrorCode::invalid_argument, "a share's tag is 1 to 36 of [a-z0-9-]");
+    }
     if (spec.network) {
         const std::string& mac = spec.network->mac;
         bool well_formed = mac.size() == 17;

@@ -44,8 +44,7 @@ TEST(Permission, FieldsAreRead) {
     EXPECT_EQ(usb->vendor, 0xabcd);
     EXPECT_EQ(usb->product, 0x00ff);
     EXPECT_TRUE(enforceable(Kind::network));
-    // Not yet enforced by bulkheadd, so not grantable.
-    EXPECT_FALSE(enforceable(Kind::files));
+    EXPECT_TRUE(enforceable(Kind::files));
     EXPECT_TRUE(enforceable(Kind::expose_port));
     EXPECT_FALSE(enforceable(Kind::camera));
 }

@@ -37,7 +37,7 @@ protected:
         ASSERT_TRUE(fs::exists(kSource / "build-guest/kernel/current/vmlinuz")) << "run scripts/setup.sh";
         name = "t" + std::to_string(::getpid() % 100000) + "-hello";
         const fs::path tree = dir.mkdir("hello");
-        for (const char* sub : {"bin", "dev", "proc", "tmp", "state"}) fs::create_directories(tree / sub);
+        for (const char* sub : {"bin", "dev", "proc", "tmp", "state", "mnt"}) fs::create_directories(tree / sub);
         fs::copy_file("/bin/busybox", tree / "bin/busybox");
         definition = write_definition(name, script, requested).string();
         start_daemon();
