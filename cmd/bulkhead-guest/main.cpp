@@ -170,7 +170,8 @@ void mount_shares(const std::vector<guest::GuestShare>& shares) {
             say("cannot make the mount point " + target);
             continue;
         }
-        const unsigned long flags = MS_NOSUID | MS_NODEV | (share.writable ? 0UL : static_cast<unsigned long>(MS_RDONLY));
+        const unsigned long flags =
+            MS_NOSUID | MS_NODEV | (share.writable ? 0UL : static_cast<unsigned long>(MS_RDONLY));
         mount_or_say(share.tag.c_str(), target.c_str(), "virtiofs", flags);
     }
     mount_or_say("tmpfs", "/app/mnt", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);

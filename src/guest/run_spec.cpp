@@ -101,8 +101,8 @@ Result<std::vector<GuestShare>> parse_guest_shares(std::string_view text) {
         ++line_number;
         const std::size_t end = text.find('\n');
         const auto bad = [&] {
-            return fail(ErrorCode::parse, "/bulkhead/shares line " + std::to_string(line_number) +
-                                              " is not \"TAG ro|rw /PATH\"");
+            return fail(ErrorCode::parse,
+                        "/bulkhead/shares line " + std::to_string(line_number) + " is not \"TAG ro|rw /PATH\"");
         };
         if (end == std::string_view::npos) return bad();
         const std::string_view line = text.substr(0, end);
@@ -115,14 +115,13 @@ Result<std::vector<GuestShare>> parse_guest_shares(std::string_view text) {
         if (line[first + 3] != ' ' || (mode != "ro" && mode != "rw")) return bad();
         share.writable = mode == "rw";
         share.path = std::string(line.substr(first + 4));
-        const bool tag_ok = !share.tag.empty() && share.tag.size() <= 36 &&
-                            std::all_of(share.tag.begin(), share.tag.end(), [](char c) {
-                                return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-                            });
+        const bool tag_ok =
+            !share.tag.empty() && share.tag.size() <= 36 && std::all_of(share.tag.begin(), share.tag.end(), [](char c) {
+                return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+            });
         const bool path_ok = share.path.size() > 1 && share.path.size() <= 4000 && share.path.front() == '/' &&
-                             std::none_of(share.path.begin(), share.path.end(), [](char c) {
-                                 return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-                             }) &&
+                             std::none_of(share.path.begin(), share.path.end(),
+                                          [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }) &&
                              share.path.find("/../") == std::string::npos && !share.path.ends_with("/..") &&
                              share.path.find("/./") == std::string::npos && !share.path.ends_with("/.") &&
                              share.path.find("//") == std::string::npos && share.path.back() != '/';

@@ -208,11 +208,10 @@ struct Daemon::Impl {
 
     void record_instance(const std::string& name, const Instance& instance) const {
         const std::string body =
-            json::to_json(
-                object({{"pid", json::Value(static_cast<std::int64_t>(instance.pid))},
-                        {"start_ticks", json::Value(static_cast<std::int64_t>(instance.start_ticks))},
-                        {"network", json::Value(instance.network.has_value())},
-                        {"helpers", helpers_record(instance)}})) +
+            json::to_json(object({{"pid", json::Value(static_cast<std::int64_t>(instance.pid))},
+                                  {"start_ticks", json::Value(static_cast<std::int64_t>(instance.start_ticks))},
+                                  {"network", json::Value(instance.network.has_value())},
+                                  {"helpers", helpers_record(instance)}})) +
             "\n";
         if (auto written = write_file_atomically(instance_file(name), body, 0600); !written) {
             log_line("cannot record " + name + ": " + written.error().message);

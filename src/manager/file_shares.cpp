@@ -76,12 +76,12 @@ Result<pid_t> serve_share(const ShareToServe& share, const std::string& socket_p
     options.view = share.directory.get();
     options.view_writable = share.writable;
     options.inherit = {listener.get()};
-    return spawn_program({kVirtiofsd, "--fd=" + std::to_string(listener.get()), "-o",
-                          concat({"source=", kReadOnlyViewPath}), "-o", "sandbox=namespace", "-o", "cache=auto", "-o",
-                          "no_posix_lock", "-o", "no_xattr", "-o", "log_level=warn",
-                          // bulkheadd (and so all it starts) has neither: virtiofsd must not ask for them.
-                          "-o", "modcaps=-mknod:-setfcap"},
-                         options, STDERR_FILENO);
+    return spawn_program(
+        {kVirtiofsd, "--fd=" + std::to_string(listener.get()), "-o", concat({"source=", kReadOnlyViewPath}), "-o",
+         "sandbox=namespace", "-o", "cache=auto", "-o", "no_posix_lock", "-o", "no_xattr", "-o", "log_level=warn",
+         // bulkheadd (and so all it starts) has neither: virtiofsd must not ask for them.
+         "-o", "modcaps=-mknod:-setfcap"},
+        options, STDERR_FILENO);
 }
 
 }  // namespace bulkhead::manager

@@ -18,8 +18,8 @@
 namespace bulkhead::manager {
 
 struct PermissionStore {
-    std::string grants_dir;  // STATE/grants
-    std::string audit_log;   // STATE/audit.log
+    std::string grants_dir;                   // STATE/grants
+    std::string audit_log;                    // STATE/audit.log
     std::vector<std::string> protected_dirs;  // never shared with files grants: STATE and RUNTIME
 
     static PermissionStore under(const std::string& state_dir, const std::string& runtime_dir);

@@ -168,8 +168,9 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
         stop_servers();
         return fail(jailed.error());
     }
-    LaunchedVm launched{jailed->pid, process_start_ticks(jailed->pid).value_or(0), run + "/control.sock",
-                        run + "/console.log", std::move(*cgroup), std::move(servers)};
+    LaunchedVm launched{jailed->pid,           process_start_ticks(jailed->pid).value_or(0),
+                        run + "/control.sock", run + "/console.log",
+                        std::move(*cgroup),    std::move(servers)};
     return launched;
 }
 

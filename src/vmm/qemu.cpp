@@ -79,9 +79,10 @@ public:
         }
         if (!spec.shares.empty()) {
             // vhost-user needs the guest's RAM in memory the file server can map.
-            argv.insert(argv.end(), {"-object",
-                                     "memory-backend-memfd,id=ram,share=on,size=" + std::to_string(spec.memory_mib) + "M",
-                                     "-numa", "node,memdev=ram"});
+            argv.insert(
+                argv.end(),
+                {"-object", "memory-backend-memfd,id=ram,share=on,size=" + std::to_string(spec.memory_mib) + "M",
+                 "-numa", "node,memdev=ram"});
             for (std::size_t i = 0; i < spec.shares.size(); ++i) {
                 const std::string id = "files" + std::to_string(i);
                 argv.insert(argv.end(), {"-chardev", "socket,id=" + id + ",path=" + escaped(spec.shares[i].socket),

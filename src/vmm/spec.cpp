@@ -64,9 +64,10 @@ Result<void> check_spec(const VmSpec& spec) {
     }
     for (const SharedDirectory& share : spec.shares) {
         if (auto checked = check_path("share socket", share.socket); !checked) return checked;
-        const bool tag_ok = !share.tag.empty() && share.tag.size() <= 36 &&
-                            std::all_of(share.tag.begin(), share.tag.end(),
-                                        [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+        const bool tag_ok =
+            !share.tag.empty() && share.tag.size() <= 36 && std::all_of(share.tag.begin(), share.tag.end(), [](char c) {
+                return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+            });
         if (!tag_ok) return fail(ErrorCode::invalid_argument, "a share's tag is 1 to 36 of [a-z0-9-]");
     }
     if (spec.network) {

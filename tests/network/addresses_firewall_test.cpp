@@ -33,8 +33,8 @@ TEST(AppAddresses, EachAppHasItsOwnBlockOfEight) {
 
 TEST(AppAddresses, Ipv4LiteralsAreStrict) {
     for (const char* good : {"0.0.0.0", "192.0.2.1", "255.255.255.255"}) EXPECT_TRUE(is_ipv4_literal(good)) << good;
-    for (const char* bad : {"", "1.2.3", "1.2.3.4.", "1.2.3.4.5", "01.2.3.4", "256.1.1.1", "1..2.3", "a.b.c.d", "1.2.3.-4",
-                            " 1.2.3.4", "[::1]"}) {
+    for (const char* bad : {"", "1.2.3", "1.2.3.4.", "1.2.3.4.5", "01.2.3.4", "256.1.1.1", "1..2.3", "a.b.c.d",
+                            "1.2.3.-4", " 1.2.3.4", "[::1]"}) {
         EXPECT_FALSE(is_ipv4_literal(bad)) << bad;
     }
 }

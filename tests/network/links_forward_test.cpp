@@ -1,7 +1,5 @@
 // The app's links in real namespaces, and the port forwarder relaying real connections.
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -14,7 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 
 #include "base/process.hpp"
 #include "network/app_link.hpp"

@@ -65,8 +65,8 @@ TEST_F(AppFiles, ReadOnlyShareShowsExactlyThatDirectory) {
     ASSERT_EQ(granted.exit_code, 0) << granted.err;
     EXPECT_NE(granted.out.find("files:" + shared.string() + ":ro"), std::string::npos) << granted.out;
     ASSERT_EQ(app({"start", name}).exit_code, 0);
-    ASSERT_TRUE(wait_for_output("write-", 90)) << app({"logs", name}).out
-                                               << testing::read_whole_file(dir.path() / "daemon.log");
+    ASSERT_TRUE(wait_for_output("write-", 90))
+        << app({"logs", name}).out << testing::read_whole_file(dir.path() / "daemon.log");
     const std::string log = app({"logs", name}).out;
     EXPECT_NE(log.find("shared hello"), std::string::npos) << log;
     EXPECT_NE(log.find("escape mounted note.txt up"), std::string::npos) << log;
