@@ -55,6 +55,7 @@ constexpr std::size_t kClientsPerUser = 16;
 constexpr std::size_t kRefusedClients = 4;
 constexpr std::size_t kMaxPendingOutput = std::size_t{256} << 10;  // per client: then stop reading it
 constexpr int kMaxDrainReads = 64;
+constexpr auto kPidfdIdType = static_cast<idtype_t>(3);  // P_PIDFD (Linux 5.4), not in glibc 2.36's headers
 
 std::uint64_t now_ms() {
     timespec ts{};
@@ -121,6 +122,8 @@ struct Instance {
     std::optional<network::AppAddresses> network;
     // Processes serving the VM: the expose-port forwarder, a file server per share.
     std::vector<Helper> helpers;
+    std::map<std::uint16_t, UniqueFd> exposed_ports;  // listening on 127.0.0.1, by host port
+    bool uplink_cut = false;  // its network was cut because its firewall could not follow a change
     GuestOutputFilter output_filter;
     // What the guest gets wrong is worth a line on bulkheadd's stderr, but a guest must not be
     // able to flood it.
@@ -146,6 +149,13 @@ struct Daemon::Impl {
     std::unique_ptr<vmm::Backend> backend = vmm::make_qemu_backend();
     UniqueFd provider;  // the network provider's namespace, when configured
 
+    // Which provider namespace this is (its nsfs inode), to tell it from another after a restart.
+    [[nodiscard]] std::string provider_identity() const {
+        struct stat info {};
+        if (!provider.valid() || ::fstat(provider.get(), &info) != 0) return "";
+        return std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino);
+    }
+
     [[nodiscard]] std::string app_namespace(const std::string& name) const {
         return config.paths.runtime_dir + "/netns/" + name;
     }
@@ -167,7 +177,7 @@ struct Daemon::Impl {
             }
             std::vector<std::string> notes;
             rules.push_back(rules_for(name, *instance.network, *granted, notes));
-            for (const std::string& note : notes) log_line(name + ": " + note);
+            for (const std::string& note : notes) log_line(concat({name, ": ", note}));
         }
         auto applied = network::apply_ruleset(provider.get(), rules);
         if (!applied) log_line(applied.error().message);
@@ -211,7 +221,9 @@ struct Daemon::Impl {
             json::to_json(object({{"pid", json::Value(static_cast<std::int64_t>(instance.pid))},
                                   {"start_ticks", json::Value(static_cast<std::int64_t>(instance.start_ticks))},
                                   {"network", json::Value(instance.network.has_value())},
-                                  {"helpers", helpers_record(instance)}})) +
+                                  {"helpers", helpers_record(instance)},
+                                  {"provider", text(provider_identity())},
+                                  {"uplink_cut", json::Value(instance.uplink_cut)}})) +
             "\n";
         if (auto written = write_file_atomically(instance_file(name), body, 0600); !written) {
             log_line("cannot record " + name + ": " + written.error().message);
@@ -289,6 +301,17 @@ struct Daemon::Impl {
                 instance.control_socket = run_dir(config.paths, name) + "/control.sock";
                 instance.state = VmState::running;
                 instance.network = network_of(name, &*document);
+                if (instance.network) {
+                    // Its veth leads into the provider it was started with: if that is not the one
+                    // we have now (or we have none), our firewall cannot govern it, so it is cut.
+                    const json::Value* recorded_provider = document->find("provider");
+                    const json::Value* cut = document->find("uplink_cut");
+                    const bool same = recorded_provider != nullptr && recorded_provider->is_string() &&
+                                      !provider_identity().empty() &&
+                                      recorded_provider->as_string() == provider_identity();
+                    instance.uplink_cut = cut != nullptr && cut->is_bool() && cut->as_bool();
+                    if (!same && !instance.uplink_cut) cut_network(name, instance);
+                }
                 if (const json::Value* helpers = document->find("helpers"); helpers != nullptr && helpers->is_array()) {
                     for (const json::Value& helper : helpers->as_array()) reattach_helper(instance, helper);
                 }
@@ -415,7 +438,10 @@ struct Daemon::Impl {
     }
 
     [[nodiscard]] PermissionStore permission_store() const {
-        return PermissionStore::under(config.paths.state_dir, config.paths.runtime_dir);
+        const auto parent = [](const std::string& file) { return fs::path(file).parent_path().string(); };
+        return PermissionStore::under(
+            config.paths.state_dir, {config.paths.runtime_dir, config.paths.kernel_dir, parent(config.paths.guest_init),
+                                     parent(config.paths.port_forwarder), parent(config.paths.module_list)});
     }
 
     // An installed app's record and its definition as installed.
@@ -438,8 +464,13 @@ struct Daemon::Impl {
     static void stop_helpers(Instance& instance, const std::string& role) {
         for (Helper& helper : instance.helpers) {
             if (!role.empty() && helper.role != role) continue;
-            (void)::syscall(SYS_pidfd_send_signal, helper.pidfd.get(), SIGKILL, nullptr, 0);
-            (void)::waitpid(helper.pid, nullptr, 0);  // ours, unless re-attached (then init reaps it)
+            if (helper.pidfd.valid()) {
+                (void)::syscall(SYS_pidfd_send_signal, helper.pidfd.get(), SIGKILL, nullptr, 0);
+                // Through the pidfd: the SIGCHLD loop may have reaped it already (then ECHILD at
+                // once), and a re-attached helper is not ours to wait for.
+                siginfo_t info{};
+                (void)::waitid(kPidfdIdType, static_cast<id_t>(helper.pidfd.get()), &info, WEXITED);
+            }
             helper.pid = -1;
         }
         std::erase_if(instance.helpers, [](const Helper& helper) { return helper.pid < 0; });
@@ -478,34 +509,78 @@ struct Daemon::Impl {
     }
 
     // The forwarder for the app's expose-port grants (none: none runs): it binds nothing itself
-    // and runs in the app's namespace as the app's uid (network/port_forward.hpp).
+    // and runs in the app's namespace as the app's uid, in its cgroup (network/port_forward.hpp).
+    // bulkheadd keeps the listening sockets, so a change starts the new forwarder on them before
+    // the old one goes: a port that stays granted is never let go for someone else to take.
     Result<void> start_forwarder(const std::string& name, Instance& instance, uid_t uid,
                                  const std::vector<permissions::Permission>& granted) const {
-        std::vector<UniqueFd> listeners;
-        std::vector<std::string> argv{config.paths.port_forwarder};
-        RunOptions options;
+        std::map<std::uint16_t, UniqueFd> ports;
+        std::vector<std::pair<std::uint16_t, std::uint16_t>> wanted;  // host port, guest port
         for (const permissions::Permission& permission : granted) {
-            if (permission.kind != permissions::Kind::expose_port) continue;
-            auto port = network::listen_on_loopback(permission.host_port);
-            if (!port) return fail(port.error());
-            argv.push_back(network::format_forward_argument({port->get(), instance.network->guest, permission.port}));
-            options.inherit.push_back(port->get());
-            listeners.push_back(std::move(*port));
+            if (permission.kind == permissions::Kind::expose_port)
+                wanted.emplace_back(permission.host_port, permission.port);
         }
-        if (listeners.empty()) return {};
-        auto app_namespace_fd = network::open_network_namespace(app_namespace(name));
-        if (!app_namespace_fd) return fail(app_namespace_fd.error());
-        options.as = Credentials{uid, uid};
-        options.network_namespace = app_namespace_fd->get();
-        auto pid = spawn_program(argv, options, STDERR_FILENO);
-        if (!pid) return fail(pid.error());
-        instance.helpers.push_back(track_helper(*pid, "port-forward"));
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            Result<void> bound;
+            for (const auto& [host_port, guest_port] : wanted) {
+                if (ports.contains(host_port)) continue;
+                if (auto kept = instance.exposed_ports.find(host_port); kept != instance.exposed_ports.end()) {
+                    ports.emplace(host_port, UniqueFd(::fcntl(kept->second.get(), F_DUPFD_CLOEXEC, 3)));
+                    continue;
+                }
+                auto port = network::listen_on_loopback(host_port);
+                if (!port) {
+                    bound = fail(port.error());
+                    break;
+                }
+                ports.emplace(host_port, std::move(*port));
+            }
+            if (bound) break;
+            // A forwarder re-attached after a bulkheadd restart holds ports we no longer have:
+            // it goes first, then the ports are bound again (once).
+            if (attempt == 1 || instance.helpers.empty()) return bound;
+            stop_helpers(instance, "port-forward");
+        }
+        const std::vector<pid_t> old_forwarders = [&] {
+            std::vector<pid_t> pids;
+            for (const Helper& helper : instance.helpers) {
+                if (helper.role == "port-forward") pids.push_back(helper.pid);
+            }
+            return pids;
+        }();
+        if (!wanted.empty()) {
+            std::vector<std::string> argv{config.paths.port_forwarder};
+            RunOptions options;
+            for (const auto& [host_port, guest_port] : wanted) {
+                const int fd = ports.at(host_port).get();
+                argv.push_back(network::format_forward_argument({fd, instance.network->guest, guest_port}));
+                options.inherit.push_back(fd);
+            }
+            auto app_namespace_fd = network::open_network_namespace(app_namespace(name));
+            if (!app_namespace_fd) return fail(app_namespace_fd.error());
+            options.as = Credentials{uid, uid};
+            options.network_namespace = app_namespace_fd->get();
+            auto pid = spawn_program(argv, options, STDERR_FILENO);
+            if (!pid) return fail(pid.error());
+            if (instance.cgroup) (void)instance.cgroup->add(*pid);
+            instance.helpers.push_back(track_helper(*pid, "port-forward"));
+        }
+        Instance leaving;  // the old forwarders, which go now that the new one serves
+        std::vector<Helper> staying;
+        for (Helper& helper : instance.helpers) {
+            const bool old =
+                std::find(old_forwarders.begin(), old_forwarders.end(), helper.pid) != old_forwarders.end();
+            (old ? leaving.helpers : staying).push_back(std::move(helper));
+        }
+        instance.helpers = std::move(staying);
+        stop_helpers(leaving, "");
+        instance.exposed_ports = std::move(ports);
         return {};
     }
 
     // The app's namespace, links and tap, before its VM starts.
     Result<std::pair<network::AppAddresses, UniqueFd>> prepare_network(const std::string& name,
-                                                                       const apps::AppRecord& record) {
+                                                                       const apps::AppRecord& record) const {
         if (!provider.valid()) {
             return fail(ErrorCode::unsupported,
                         name +
@@ -522,10 +597,43 @@ struct Daemon::Impl {
         return std::pair{*addresses, std::move(*tap)};
     }
 
+    // A start that did not complete: everything made for it goes.
+    void abandon_start(const std::string& name, Instance& instance) {
+        if (instance.pid > 0) {
+            if (instance.pidfd.valid()) {
+                (void)::syscall(SYS_pidfd_send_signal, instance.pidfd.get(), SIGKILL, nullptr, 0);
+            } else {
+                ::kill(instance.pid, SIGKILL);  // still our unreaped child: the number is ours
+            }
+            ::waitpid(instance.pid, nullptr, 0);
+        }
+        stop_helpers(instance, "");
+        if (instance.cgroup) (void)instance.cgroup->remove();
+        (void)::umount2(run_dir(config.paths, name).c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+        const bool had_network = instance.network.has_value();
+        if (instance.network) (void)network::tear_down_app_link(app_link(name, *instance.network));
+        instance = Instance();
+        if (had_network) (void)refresh_firewall();
+    }
+
+    // The firewall could not follow a change: the VM is cut from the provider instead (and
+    // killed if even that fails), so a revoke never leaves access in place.
+    void cut_network(const std::string& name, Instance& instance) const {
+        if (auto cut = network::cut_app_link(app_namespace(name)); !cut) {
+            log_line("cannot cut the network of " + name + " (" + cut.error().message + "); its VM is killed");
+            (void)::syscall(SYS_pidfd_send_signal, instance.pidfd.get(), SIGKILL, nullptr, 0);
+            return;
+        }
+        instance.uplink_cut = true;
+        log_line("the network of " + name + " was cut");
+        record_instance(name, instance);
+    }
+
     Result<json::Object> start_app(const std::string& name, uid_t actor) {
         auto app = installed_app(name);
         if (!app) return fail(app.error());
-        const auto& [record, definition] = *app;
+        const apps::AppRecord& record = app->first;
+        const apps::AppDefinition& definition = app->second;
         Instance& instance = instances[name];
         if (instance.pid > 0) return fail(ErrorCode::invalid_argument, name + " is running already");
         const PermissionStore store = permission_store();
@@ -553,7 +661,7 @@ struct Daemon::Impl {
         std::vector<ShareToServe> shares;
         for (const permissions::Permission& permission : *granted) {
             if (permission.kind != permissions::Kind::files) continue;
-            auto directory = open_shared_directory(permission.path, store.protected_dirs);
+            auto directory = open_shared_directory(permission.path, permission.writable, store.protected_dirs);
             if (!directory) {
                 if (addresses) (void)network::tear_down_app_link(app_link(name, *addresses));
                 (void)audit_start(store, name, actor, *granted, &directory.error());
@@ -568,44 +676,36 @@ struct Daemon::Impl {
             (void)audit_start(store, name, actor, *granted, &launched.error());
             return fail(launched.error());
         }
-        if (auto audited = audit_start(store, name, actor, *granted, nullptr); !audited) {
-            // A VM whose start is not on record does not run.
-            ::kill(launched->pid, SIGKILL);
-            ::waitpid(launched->pid, nullptr, 0);
-            if (launched->cgroup) (void)launched->cgroup->remove();
-            if (addresses) (void)network::tear_down_app_link(app_link(name, *addresses));
-            return fail(ErrorCode::io, "not started: the start could not be audited: " + audited.error().message);
-        }
         instance = Instance();
         instance.state = VmState::starting;
         instance.pid = launched->pid;
         instance.start_ticks = launched->start_ticks;
         instance.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, instance.pid, 0)));
-        if (!instance.pidfd.valid() || instance.start_ticks == 0) {
-            // Still our unreaped child, so the number is safe to use once.
-            ::kill(instance.pid, SIGKILL);
-            ::waitpid(instance.pid, nullptr, 0);
-            instance = Instance();
-            return fail(ErrorCode::internal, "cannot supervise the new VM (no pidfd or start time); it was stopped");
-        }
         instance.control_socket = launched->control_socket;
         instance.cgroup = std::move(launched->cgroup);
         instance.network = addresses;
         for (const pid_t server : launched->file_servers) instance.helpers.push_back(track_helper(server, "files"));
-        if (instance.network) {
-            if (auto forwarding = start_forwarder(name, instance, record.uid, *granted); !forwarding) {
-                // Ports the user exposed that cannot be served: the start is undone.
-                (void)::syscall(SYS_pidfd_send_signal, instance.pidfd.get(), SIGKILL, nullptr, 0);
-                ::waitpid(instance.pid, nullptr, 0);
-                if (instance.cgroup) (void)instance.cgroup->remove();
-                (void)network::tear_down_app_link(app_link(name, *addresses));
-                instance = Instance();
-                return fail(forwarding.error());
+        // The rest must all work, or the VM does not run: no VM without its exposed ports, its
+        // firewall rules (fail closed) or its start on record.
+        auto completed = [&]() -> Result<void> {
+            if (!instance.pidfd.valid() || instance.start_ticks == 0) {
+                return fail(ErrorCode::internal, "cannot supervise the new VM (no pidfd or start time)");
             }
+            if (instance.network) {
+                if (auto forwarding = start_forwarder(name, instance, record.uid, *granted); !forwarding) {
+                    return forwarding;
+                }
+                if (auto firewall = refresh_firewall(); !firewall) return firewall;
+            }
+            return audit_start(store, name, actor, *granted, nullptr);
+        }();
+        if (!completed) {
+            abandon_start(name, instance);
+            const Error refusal{completed.error().code, "not started: " + completed.error().message};
+            (void)audit_start(store, name, actor, *granted, &refusal);
+            return fail(refusal);
         }
         record_instance(name, instance);
-        // Until this is applied the provider forwards nothing of the new VM (its policy drops).
-        if (instance.network) (void)refresh_firewall();
         append_note(name, instance, "started");
         return json::Object{{"started", text(name)}};
     }
@@ -661,26 +761,45 @@ struct Daemon::Impl {
         json::Object answer{{granting ? "granted" : "revoked", json::Value(text)}, {"name", json::Value(request.name)}};
         const auto found = instances.find(request.name);
         const bool running = found != instances.end() && found->second.pid > 0;
-        // A running VM with a network device follows network grants at once (its firewall rules
-        // are rewritten); a VM without one gets a device only when it starts again.
-        std::string effect = running ? "when the app is started again (its VM has no network device now)"
-                                     : "when the app is next started";
-        if (running && found->second.network && changed->kind == permissions::Kind::network) {
-            if (auto refreshed = refresh_firewall(); !refreshed) return fail(refreshed.error());
-            effect = "now";
-        }
-        if (running && found->second.network && changed->kind == permissions::Kind::expose_port) {
-            // The forwarder starts again with the ports granted now.
+        std::string effect = "when the app is next started";
+        if (running) {
+            // A running VM with a network device follows network and expose-port grants at once;
+            // a VM without one gets a device only when it starts again; shares change at a start.
             Instance& instance = found->second;
-            stop_helpers(instance, "port-forward");
-            auto granted = permissions_for_start(permission_store(), request.name);
-            if (!granted) return fail(granted.error());
-            if (auto forwarding = start_forwarder(request.name, instance, app->first.uid, *granted); !forwarding) {
-                record_instance(request.name, instance);
-                return fail(forwarding.error());
+            const permissions::Kind kind = changed->kind;
+            const bool network_kind = kind == permissions::Kind::network || kind == permissions::Kind::expose_port;
+            effect = "when the app is started again";
+            if (network_kind && !instance.network) effect += " (its VM has no network device now)";
+            if (network_kind && instance.network && instance.uplink_cut) effect += " (its network was cut)";
+            if (kind == permissions::Kind::network && instance.network && !instance.uplink_cut) {
+                if (auto refreshed = refresh_firewall(); refreshed) {
+                    effect = "now";
+                } else {
+                    cut_network(request.name, instance);
+                    effect = "now: the firewall could not be updated (" + refreshed.error().message +
+                             "), so the VM's network was cut until the app is started again";
+                }
             }
-            record_instance(request.name, instance);
-            effect = "now";
+            if (kind == permissions::Kind::expose_port && instance.network) {
+                auto granted = permissions_for_start(permission_store(), request.name);
+                auto forwarding = granted ? start_forwarder(request.name, instance, app->first.uid, *granted)
+                                          : Result<void>(fail(granted.error()));
+                if (forwarding) {
+                    effect = "now";
+                } else if (!granting) {
+                    // Failing closed: every exposed port of the VM is closed.
+                    stop_helpers(instance, "port-forward");
+                    instance.exposed_ports.clear();
+                    effect = "now: its ports could not be served again (" + forwarding.error().message +
+                             "), so all its exposed ports were closed until the app is started again";
+                } else {
+                    record_instance(request.name, instance);
+                    return fail(forwarding.error().code, "granted and recorded, but not applied to the running VM (" +
+                                                             forwarding.error().message +
+                                                             "); it applies when the app is started again");
+                }
+                record_instance(request.name, instance);
+            }
         }
         answer.emplace_back("effect", json::Value(effect));
         return answer;
@@ -721,6 +840,14 @@ struct Daemon::Impl {
         } else if (what == "remove") {
             if (const auto found = instances.find(name); found != instances.end() && found->second.pid > 0) {
                 return error_response(ErrorCode::invalid_argument, name + " is running; stop it first");
+            }
+            auto registry = apps::Registry::load(config.paths.state_dir);
+            const apps::AppRecord* record = registry ? registry->find(name) : nullptr;
+            if (record != nullptr && record->state == apps::InstallState::installed) {
+                if (auto forgotten = forget_grants(permission_store(), name, client.uid); !forgotten) {
+                    return error_response(forgotten.error().code,
+                                          "not removed: its grants could not be removed: " + forgotten.error().message);
+                }
             }
             auto removed = apps::remove_app(config.paths.state_dir, name, request->purge);
             if (removed) {

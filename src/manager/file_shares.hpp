@@ -17,11 +17,17 @@ namespace bulkhead::manager {
 
 inline constexpr const char* kVirtiofsd = "/usr/lib/qemu/virtiofsd";
 
+inline constexpr std::size_t kMaxShares = 16;  // per VM, as the guest accepts
+
 // Opens `path` for sharing: an existing directory, reached from / with no symlink on the way
-// (the grant names the real path), and neither the root nor in one of the host's own trees
-// (/proc, /sys, /dev, /run, /boot, /etc, /root) nor in `protected_dirs` (bulkheadd's state and
-// runtime directories: other apps' data).
-Result<UniqueFd> open_shared_directory(const std::string& path, const std::vector<std::string>& protected_dirs);
+// (the grant names the real path), that neither is nor holds nor lies in one of the host's own
+// trees (/proc, /sys, /dev, /run, /boot, /etc, /root, /usr) or `protected_dirs` (bulkheadd's
+// state and runtime directories, the guest kernel, init and helpers). Compared by device and
+// inode, so a bind mount or another name of a protected tree is refused too. A writable share
+// must be on a nosuid mount: its file server creates files as the guest asks, and a setuid
+// file placed by a guest must never run with its owner's rights on the host.
+Result<UniqueFd> open_shared_directory(const std::string& path, bool writable,
+                                       const std::vector<std::string>& protected_dirs);
 
 struct ShareToServe {
     UniqueFd directory;

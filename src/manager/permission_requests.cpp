@@ -1,6 +1,9 @@
 #include "manager/permission_requests.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include "base/text.hpp"
 #include "manager/file_shares.hpp"
@@ -51,8 +54,9 @@ Result<Permission> refuse(const PermissionStore& store, const PermissionChange& 
 
 }  // namespace
 
-PermissionStore PermissionStore::under(const std::string& state_dir, const std::string& runtime_dir) {
-    return {state_dir + "/grants", state_dir + "/audit.log", {state_dir, runtime_dir}};
+PermissionStore PermissionStore::under(const std::string& state_dir, std::vector<std::string> protected_dirs) {
+    protected_dirs.push_back(state_dir);
+    return {state_dir + "/grants", state_dir + "/audit.log", std::move(protected_dirs)};
 }
 
 Result<json::Object> describe_permissions(const PermissionStore& store, const apps::AppDefinition& definition) {
@@ -82,7 +86,8 @@ Result<Permission> grant_permission(const PermissionStore& store, const apps::Ap
                       {ErrorCode::unsupported, "IPv6 destinations are not available yet: app VMs have IPv4 only"});
     }
     if (permission->kind == permissions::Kind::files) {
-        if (auto shared = open_shared_directory(permission->path, store.protected_dirs); !shared) {
+        if (auto shared = open_shared_directory(permission->path, permission->writable, store.protected_dirs);
+            !shared) {
             return refuse(store, change, "grant", canonical, shared.error());
         }
     }
@@ -94,6 +99,13 @@ Result<Permission> grant_permission(const PermissionStore& store, const apps::Ap
     }
     auto grants = permissions::Grants::load(store.grants_dir, change.app);
     if (!grants) return refuse(store, change, "grant", canonical, grants.error());
+    if (permission->kind == permissions::Kind::files &&
+        std::count_if(grants->granted().begin(), grants->granted().end(), [](const Permission& held) {
+            return held.kind == permissions::Kind::files;
+        }) >= static_cast<std::ptrdiff_t>(kMaxShares)) {
+        return refuse(store, change, "grant", canonical,
+                      {ErrorCode::too_large, "an app VM has at most 16 shared directories"});
+    }
     if (auto granted = grants->grant(*permission); !granted) {
         return refuse(store, change, "grant", canonical, granted.error());
     }
@@ -116,6 +128,22 @@ Result<Permission> revoke_permission(const PermissionStore& store, const Permiss
                                  [&] { (void)grants->grant(*permission); });
     if (!audited) return fail(audited.error());
     return *permission;
+}
+
+Result<void> forget_grants(const PermissionStore& store, const std::string& app, uid_t actor) {
+    const std::string path = concat({store.grants_dir, "/", app, ".json"});
+    if (::access(path.c_str(), F_OK) != 0) return {};
+    auto grants = permissions::Grants::load(store.grants_dir, app);
+    const std::vector<std::string> held = grants ? texts(grants->granted()) : std::vector<std::string>();
+    if (auto audited = permissions::append_audit(
+            store.audit_log,
+            AuditEntry{"", app, actor, "revoke", "allowed", held,
+                       grants ? "the app is removed" : "the app is removed (its grants were damaged)"});
+        !audited) {
+        return fail(audited.error());
+    }
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail(Error::from_errno(errno, "removing " + path));
+    return {};
 }
 
 void audit_refusal(const PermissionStore& store, const std::string& app, uid_t actor, const std::string& action,

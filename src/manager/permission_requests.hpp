@@ -18,11 +18,12 @@
 namespace bulkhead::manager {
 
 struct PermissionStore {
-    std::string grants_dir;                   // STATE/grants
-    std::string audit_log;                    // STATE/audit.log
-    std::vector<std::string> protected_dirs;  // never shared with files grants: STATE and RUNTIME
+    std::string grants_dir;  // STATE/grants
+    std::string audit_log;   // STATE/audit.log
+    // Never shared with files grants: STATE, RUNTIME, and what every app VM is made of.
+    std::vector<std::string> protected_dirs;
 
-    static PermissionStore under(const std::string& state_dir, const std::string& runtime_dir);
+    static PermissionStore under(const std::string& state_dir, std::vector<std::string> protected_dirs);
 };
 
 // What a grant or revoke request names.
@@ -41,6 +42,11 @@ Result<json::Object> describe_permissions(const PermissionStore& store, const ap
 Result<permissions::Permission> grant_permission(const PermissionStore& store, const apps::AppDefinition& definition,
                                                  const PermissionChange& change);
 Result<permissions::Permission> revoke_permission(const PermissionStore& store, const PermissionChange& change);
+
+// The app is being removed: its grants go first (audited as revoked), so nothing installed
+// later under the same name inherits them. A grants file that cannot be removed refuses the
+// removal.
+Result<void> forget_grants(const PermissionStore& store, const std::string& app, uid_t actor);
 
 // Records a request refused before it reached the grant store (a caller without the right).
 void audit_refusal(const PermissionStore& store, const std::string& app, uid_t actor, const std::string& action,

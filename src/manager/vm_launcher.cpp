@@ -134,7 +134,7 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
     };
     for (std::size_t i = 0; i < shares.size(); ++i) {
         const std::string socket = "files" + std::to_string(i) + ".sock";
-        auto server = serve_share(shares[i], run + "/" + socket, app.uid);
+        auto server = serve_share(shares[i], concat({run, "/", socket}), app.uid);
         if (!server) {
             stop_servers();
             return fail(server.error());

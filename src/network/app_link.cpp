@@ -50,6 +50,10 @@ Result<UniqueFd> set_up_app_link(const AppLink& link) {
         undo();
         return fail(app_namespace.error());
     }
+    if (auto prepared = prepare_app_namespace(app_namespace->get()); !prepared) {
+        undo();
+        return fail(prepared.error());
+    }
     auto tap = create_tap(app_namespace->get(), kTapName);
     if (!tap) {
         undo();
@@ -91,7 +95,6 @@ Result<UniqueFd> set_up_app_link(const AppLink& link) {
         concat({"addr add ", a.provider, prefix, " dev ", a.provider_interface, "\n", "link set ", a.provider_interface,
                 " up\n", "route add ", a.guest_subnet, " via ", a.app_uplink, " dev ", a.provider_interface, "\n"});
     auto configured = ip_batch(app_namespace->get(), app_side, link.provider_namespace, "setting up the app's network");
-    if (configured) configured = enable_forwarding(app_namespace->get());
     if (configured)
         configured = ip_batch(link.provider_namespace, provider_side, -1, "connecting the app to the provider");
     if (!configured) {
@@ -99,6 +102,20 @@ Result<UniqueFd> set_up_app_link(const AppLink& link) {
         return fail(configured.error());
     }
     return tap;
+}
+
+Result<void> cut_app_link(const std::string& app_namespace) {
+    auto namespace_fd = open_network_namespace(app_namespace);
+    if (!namespace_fd) return fail(namespace_fd.error());
+    RunOptions options;
+    options.network_namespace = namespace_fd->get();
+    options.timeout_seconds = kIpTimeoutSeconds;
+    auto ran = run_program({kIp, "link", "del", "dev", kUplinkName}, options);
+    if (!ran) return fail(ran.error());
+    // Gone already is cut too.
+    auto still = run_program({kIp, "link", "show", "dev", kUplinkName}, options);
+    if (still && still->exit_code == 0) return fail(ErrorCode::io, "the app's uplink could not be removed");
+    return {};
 }
 
 Result<void> tear_down_app_link(const AppLink& link) {

@@ -26,4 +26,8 @@ Result<UniqueFd> set_up_app_link(const AppLink& link);
 // an error.
 Result<void> tear_down_app_link(const AppLink& link);
 
+// Cuts the app from the provider at once, without the provider's help: removes the veth pair
+// from the app's side. The VM keeps its device and reaches nothing beyond the app namespace.
+Result<void> cut_app_link(const std::string& app_namespace);
+
 }  // namespace bulkhead::network

@@ -4,11 +4,12 @@
 // an app is checked against its current grants, not only the first of a connection, so a
 // revoke cuts established connections at the next packet.
 //
-// Rules, in order: nothing passes from one app to another; an app's packets must carry its own
-// guest address; what leaves goes only where the app's grants allow (everything for
-// `network`, the listed address and port, TCP or UDP, for `network:HOST:PORT`), and is
-// masqueraded behind the provider's address; answers come back only on connections the app
-// opened; the provider itself answers no app. Whatever no rule accepts is dropped.
+// Rules, in order: no IPv6 to or from an app; nothing passes from one app to another; an app's
+// packets must carry its own guest address; what leaves goes only where the app's grants allow
+// (everything for `network`, the listed address and port, TCP or UDP, for `network:HOST:PORT`),
+// and is masqueraded behind the provider's address; answers come back only on connections the
+// app opened to a destination it is still allowed; the provider itself answers no app. Whatever
+// no rule accepts is dropped.
 #pragma once
 
 #include <cstdint>

@@ -15,6 +15,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace bulkhead::network {
 
@@ -138,20 +139,39 @@ Result<UniqueFd> create_tap(int network_namespace, const std::string& name) {
     return tap;
 }
 
-Result<void> enable_forwarding(int network_namespace) {
-    // /proc/sys/net shows the namespace of the process that opens it.
+namespace {
+
+// Writes "1" to each of `settings` (paths below /proc/sys/net) inside the namespace: /proc/sys/net
+// shows the namespace of the process that opens it.
+Result<void> set_in_namespace(int network_namespace, std::vector<const char*> settings, const std::string& what) {
     auto done = inside_network_namespace(
         network_namespace,
-        []() -> int {
-            const int fd = ::open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
-            if (fd < 0) return -errno;
-            const bool written = ::write(fd, "1\n", 2) == 2;
-            ::close(fd);
-            return written ? kNothingToPass : -EIO;
+        [&settings]() -> int {
+            for (const char* setting : settings) {
+                const int fd = ::open(setting, O_WRONLY | O_CLOEXEC);
+                if (fd < 0) return -errno;
+                const bool written = ::write(fd, "1\n", 2) == 2;
+                ::close(fd);
+                if (!written) return -EIO;
+            }
+            return kNothingToPass;
         },
-        "turning on IPv4 forwarding");
+        what);
     if (!done) return fail(done.error());
     return {};
+}
+
+}  // namespace
+
+Result<void> enable_forwarding(int network_namespace) {
+    return set_in_namespace(network_namespace, {"/proc/sys/net/ipv4/ip_forward"}, "turning on IPv4 forwarding");
+}
+
+Result<void> prepare_app_namespace(int network_namespace) {
+    return set_in_namespace(network_namespace,
+                            {"/proc/sys/net/ipv6/conf/all/disable_ipv6", "/proc/sys/net/ipv6/conf/default/disable_ipv6",
+                             "/proc/sys/net/ipv4/ip_forward"},
+                            "preparing the app's network namespace (IPv6 off, IPv4 forwarding on)");
 }
 
 }  // namespace bulkhead::network

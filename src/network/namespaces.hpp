@@ -37,4 +37,8 @@ Result<UniqueFd> create_tap(int network_namespace, const std::string& name);
 // Turns IPv4 forwarding on in `network_namespace`.
 Result<void> enable_forwarding(int network_namespace);
 
+// An app namespace only routes IPv4: IPv6 is off on every interface (no addresses, no router
+// advertisements taken from the guest), and IPv4 forwarding on.
+Result<void> prepare_app_namespace(int network_namespace);
+
 }  // namespace bulkhead::network

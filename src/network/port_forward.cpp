@@ -94,6 +94,9 @@ Result<UniqueFd> listen_on_loopback(std::uint16_t port) {
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // Connections of an earlier forwarder may linger in TIME_WAIT on this port.
+    const int reuse = 1;
+    if (fd.valid()) (void)::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
     if (!fd.valid() || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
         ::listen(fd.get(), 64) != 0) {
         return fail(Error::from_errno(errno, "listening on 127.0.0.1:" + std::to_string(port)));
@@ -131,7 +134,8 @@ Result<void> run_port_forwarder(const std::vector<ForwardedPort>& ports) {
             fds.push_back({port.listener, accepting, 0});
         }
         for (const Connection& c : connections) {
-            fds.push_back({c.client.get(), wanted(c.to_guest, c.to_client), 0});
+            // Until the guest side is connected there is nowhere to put the client's bytes.
+            fds.push_back({c.client.get(), c.connected ? wanted(c.to_guest, c.to_client) : short{0}, 0});
             fds.push_back({c.guest.get(), c.connected ? wanted(c.to_client, c.to_guest) : short{POLLOUT}, 0});
         }
         if (::poll(fds.data(), fds.size(), -1) < 0) {

@@ -48,14 +48,21 @@ TEST(Firewall, RulesFollowTheGrants) {
     EXPECT_EQ(rules.rfind("table inet bulkhead\ndelete table inet bulkhead\n", 0), 0U);
     EXPECT_NE(rules.find("iifname \"bha*\" oifname \"bha*\" drop"), std::string::npos);
     EXPECT_NE(rules.find("iifname \"bha3\" ip saddr != 100.64.0.26 drop"), std::string::npos);
-    EXPECT_NE(rules.find("chain app_bha3 {\n    # browser\n    accept\n"), std::string::npos) << rules;
+    EXPECT_NE(rules.find("chain app_out_bha3 {\n    # browser\n    accept\n"), std::string::npos) << rules;
+    EXPECT_NE(rules.find("chain app_in_bha3 {\n    # browser\n    accept\n"), std::string::npos) << rules;
     EXPECT_NE(rules.find("ip daddr . th dport { 192.0.2.1 . 993, 192.0.2.2 . 587 } accept"), std::string::npos)
         << rules;
+    // Answers only from a destination still allowed, however old the connection.
+    EXPECT_NE(rules.find("oifname \"bha4\" ip daddr 100.64.0.34 ct state established,related jump app_in_bha4"),
+              std::string::npos);
+    EXPECT_NE(rules.find("ip saddr . th sport { 192.0.2.1 . 993, 192.0.2.2 . 587 } accept"), std::string::npos);
+    EXPECT_NE(rules.find("meta nfproto ipv6 iifname \"bha*\" drop"), std::string::npos);
     EXPECT_NE(rules.find("policy drop"), std::string::npos);
     EXPECT_NE(rules.find("ip saddr 100.64.0.0/15 oifname != \"bha*\" masquerade"), std::string::npos);
     // An app with no network grant gets an empty chain: its packets meet the drop policy.
     const std::string none = render_ruleset({{"quiet", a, false, {}}});
-    EXPECT_NE(none.find("chain app_bha3 {\n    # quiet\n  }"), std::string::npos) << none;
+    EXPECT_NE(none.find("chain app_out_bha3 {\n    # quiet\n  }"), std::string::npos) << none;
+    EXPECT_NE(none.find("chain app_in_bha3 {\n    # quiet\n  }"), std::string::npos) << none;
     EXPECT_EQ(render_ruleset({}).find("bha3"), std::string::npos);
 }
 

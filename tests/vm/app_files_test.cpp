@@ -27,13 +27,16 @@ protected:
         fs::create_symlink("../secret.txt", shared / "up");
         fs::create_directory(shared / "mounted");
         ASSERT_EQ(::mount("tmpfs", (shared / "mounted").c_str(), "tmpfs", 0, "size=64k"), 0);
+        writable = dir.mkdir("writable");
+        ASSERT_EQ(::mount("tmpfs", writable.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=64k"), 0);
         std::ofstream(shared / "mounted/hidden.txt") << "below a mount\n";
         const std::string in_vm = "/mnt/host" + shared.string();
         script = "busybox cat " + in_vm + "/note.txt; busybox ls " + in_vm + " | busybox tr '\\\\n' ' '; echo; " +
                  "busybox cat " + in_vm + "/escape || echo escape-blocked; busybox cat " + in_vm +
                  "/up || echo up-blocked; busybox ls " + in_vm + "/mounted | busybox grep -q hidden && echo " +
                  "mount-visible || echo mount-hidden; if echo x > " + in_vm +
-                 "/new; then echo write-allowed; else echo write-refused; fi; exec busybox sleep 600";
+                 "/new; then echo write-allowed; else echo write-refused; fi; echo from the guest > /mnt/host" +
+                 writable.string() + "/made && echo rw-" + "written; exec busybox sleep 600";
         requested = "\"files\"";
         Bulkheadd::SetUp();
     }
@@ -41,9 +44,11 @@ protected:
     void TearDown() override {
         Bulkheadd::TearDown();
         (void)::umount2((shared / "mounted").c_str(), MNT_DETACH);
+        (void)::umount2(writable.c_str(), MNT_DETACH);
     }
 
     fs::path shared;
+    fs::path writable;  // on a nosuid mount, as a writable share must be
 };
 
 TEST_F(AppFiles, ReadOnlyShareShowsExactlyThatDirectory) {
@@ -59,12 +64,21 @@ TEST_F(AppFiles, ReadOnlyShareShowsExactlyThatDirectory) {
               std::string::npos);
     EXPECT_NE(app({"grant", name, "files:" + (dir.path() / "state").string(), "--yes"}).err.find("never shared"),
               std::string::npos);
+    // A writable share on a mount that allows setuid programs is refused (/tmp here, or a
+    // directory of its own on one).
+    const fs::path suid_ok = dir.mkdir("suid-ok");
+    ASSERT_EQ(::mount("tmpfs", suid_ok.c_str(), "tmpfs", 0, "size=64k"), 0);
+    const auto setuid_mount = app({"grant", name, "files:" + suid_ok.string() + ":rw", "--yes"});
+    (void)::umount2(suid_ok.c_str(), MNT_DETACH);
+    EXPECT_NE(setuid_mount.err.find("nosuid"), std::string::npos) << setuid_mount.err;
     EXPECT_EQ(app({"permissions", name}).out, "granted: none\nrequested, not granted: files\n");
 
+    ASSERT_EQ(app({"grant", name, "files:" + writable.string() + ":rw", "--yes"}).exit_code, 0);
     const auto granted = app({"grant", name, "files:" + shared.string(), "--yes"});
     ASSERT_EQ(granted.exit_code, 0) << granted.err;
     EXPECT_NE(granted.out.find("files:" + shared.string() + ":ro"), std::string::npos) << granted.out;
-    ASSERT_EQ(app({"start", name}).exit_code, 0);
+    const auto started = app({"start", name});
+    ASSERT_EQ(started.exit_code, 0) << started.err;
     ASSERT_TRUE(wait_for_output("write-", 90))
         << app({"logs", name}).out << testing::read_whole_file(dir.path() / "daemon.log");
     const std::string log = app({"logs", name}).out;
@@ -76,6 +90,15 @@ TEST_F(AppFiles, ReadOnlyShareShowsExactlyThatDirectory) {
     EXPECT_NE(log.find("mount-hidden"), std::string::npos) << log;
     EXPECT_NE(log.find("write-refused"), std::string::npos) << log;
     EXPECT_FALSE(fs::exists(shared / "new"));
+    ASSERT_TRUE(wait_for_output("rw-written", 30)) << app({"logs", name}).out;
+    EXPECT_EQ(testing::read_whole_file(writable / "made"), "from the guest\n");
+
+    // Removing the app takes its grants with it: the same name added again has none.
+    ASSERT_EQ(app({"stop", name}).exit_code, 0);
+    ASSERT_TRUE(wait_for_state("stopped", 30));
+    ASSERT_EQ(app({"remove", name}).exit_code, 0);
+    ASSERT_EQ(app({"add", definition}).exit_code, 0);
+    EXPECT_EQ(app({"permissions", name}).out, "granted: none\nrequested, not granted: files\n");
 }
 
 }  // namespace

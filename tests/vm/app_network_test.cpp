@@ -5,10 +5,12 @@
 // revoke on the running VM cuts its traffic within a second; another app's VM is never
 // reachable; the audit log holds exactly what happened. Needs root.
 #include <fcntl.h>
+#include <grp.h>
 #include <ifaddrs.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -113,6 +115,37 @@ private:
     std::vector<Clock::time_point> connections_;
 };
 
+// Runs `bulkhead app ARGS` as the user nobody (a desktop user of the test's bulkheadd) and
+// returns its exit status and stderr.
+std::pair<int, std::string> as_nobody(const std::string& socket, const std::vector<std::string>& args) {
+    std::array<int, 2> errors{};
+    if (::pipe(errors.data()) != 0) return {-1, ""};
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::dup2(errors[1], 2);
+        const int quiet = ::open("/dev/null", O_WRONLY);
+        ::dup2(quiet, 1);
+        if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+        std::vector<std::string> all = {kBin + "/bulkhead", "app", "--socket", socket};
+        all.insert(all.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (std::string& arg : all) argv.push_back(arg.data());
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        ::_exit(4);
+    }
+    ::close(errors[1]);
+    std::string said;
+    std::array<char, 4096> buffer{};
+    for (ssize_t got = 0; (got = ::read(errors[0], buffer.data(), buffer.size())) > 0;) {
+        said.append(buffer.data(), static_cast<std::size_t>(got));
+    }
+    ::close(errors[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, said};
+}
+
 class AppNetwork : public Bulkheadd {
 protected:
     void SetUp() override {
@@ -140,7 +173,7 @@ protected:
         other = std::make_unique<PongServer>(internet, kOtherPort);
         script = kProbeScript;
         requested = "\"network\"";
-        daemon_args = {"--network-provider", "/run/netns/" + provider};
+        daemon_args = {"--network-provider", "/run/netns/" + provider, "--desktop-user", "nobody"};
         Bulkheadd::SetUp();
     }
 
@@ -175,9 +208,16 @@ TEST_F(AppNetwork, GrantsAllowListLiveGrantRevokeAndAudit) {
 
     // Refused grants change nothing: unknown kind, not requested, not available yet, by a user
     // without the right (no terminal and no --yes).
+    // A desktop user may look and revoke, but not grant (refused and audited).
+    fs::permissions(dir.path(), fs::perms::others_exec, fs::perm_options::add);
+    const std::string socket = (dir.path() / "run/bulkheadd.sock").string();
+    const auto [denied_status, denied] = as_nobody(socket, {"grant", name, "network", "--yes"});
+    EXPECT_EQ(denied_status, 1);
+    EXPECT_NE(denied.find("granting permissions needs root"), std::string::npos) << denied;
+    EXPECT_EQ(as_nobody(socket, {"permissions", name}).first, 0);
     const auto unknown = app({"grant", name, "teleport", "--yes"});
     EXPECT_NE(unknown.err.find("'teleport' is not a permission"), std::string::npos) << unknown.err;
-    EXPECT_NE(app({"grant", name, "files:/srv", "--yes"}).err.find("not available yet"), std::string::npos);
+    EXPECT_NE(app({"grant", name, "camera", "--yes", "--force"}).err.find("not available yet"), std::string::npos);
     EXPECT_NE(app({"grant", name, "network"}).err.find("pass --yes"), std::string::npos);
     EXPECT_EQ(app({"permissions", name}).out, "granted: none\nrequested, not granted: network\n");
 
@@ -220,14 +260,15 @@ TEST_F(AppNetwork, GrantsAllowListLiveGrantRevokeAndAudit) {
     std::vector<std::string> seen;
     const Json listed = Json::parse(entries.out);
     for (const Json& e : listed.at("entries")) {
-        std::string line = e.at("action").get<std::string>() + " " + e.at("decision").get<std::string>();
+        std::string line = e.at("action").get<std::string>() + " " + e.at("decision").get<std::string>() + " by " +
+                           std::to_string(e.at("actor_uid").get<long>());
         for (const Json& p : e.at("permissions")) line += " " + p.get<std::string>();
         seen.push_back(line);
-        EXPECT_EQ(e.at("actor_uid"), 0);
     }
     const std::vector<std::string> expected = {
-        "start allowed",          "grant refused",         "grant refused files:/srv:ro", "grant allowed " + entry,
-        "start allowed " + entry, "grant allowed network", "revoke allowed network",      "revoke allowed " + entry,
+        "start allowed by 0",         "grant refused by 65534",      "grant refused by 0",
+        "grant refused by 0 camera",  "grant allowed by 0 " + entry, "start allowed by 0 " + entry,
+        "grant allowed by 0 network", "revoke allowed by 0 network", "revoke allowed by 0 " + entry,
     };
     EXPECT_EQ(seen, expected) << entries.out << testing::read_whole_file(dir.path() / "state/audit.log");
 }
