@@ -203,11 +203,20 @@ TEST_F(AppNetwork, GrantsAllowListLiveGrantRevokeAndAudit) {
     EXPECT_EQ(log_of(name).find("eth0"), std::string::npos) << log_of(name);
     EXPECT_TRUE(allowed->connections().empty());
     EXPECT_EQ(ip({"-n", provider, "link", "show"}).out.find("bha"), std::string::npos);
+    // Network granted to a VM without a network device applies at its next start: until then it
+    // still reaches nothing.
+    const std::string entry = std::string("network:") + kServer + ":" + std::to_string(kAllowedPort);
+    const auto later = app({"grant", name, entry, "--yes"});
+    ASSERT_EQ(later.exit_code, 0) << later.err;
+    EXPECT_NE(later.out.find("when the app is started again (its VM has no network device now)"), std::string::npos)
+        << later.out;
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    EXPECT_TRUE(allowed->connections().empty());
     ASSERT_EQ(app({"stop", name}).exit_code, 0);
     ASSERT_TRUE(wait_for_state("stopped", 30));
 
-    // Refused grants change nothing: unknown kind, not requested, not available yet, by a user
-    // without the right (no terminal and no --yes).
+    // Refused grants change nothing: by a user without the right, an unknown kind, not
+    // available yet, not requested by the app (without --force), and without confirmation.
     // A desktop user may look and revoke, but not grant (refused and audited).
     fs::permissions(dir.path(), fs::perms::others_exec, fs::perm_options::add);
     const std::string socket = (dir.path() / "run/bulkheadd.sock").string();
@@ -218,14 +227,12 @@ TEST_F(AppNetwork, GrantsAllowListLiveGrantRevokeAndAudit) {
     const auto unknown = app({"grant", name, "teleport", "--yes"});
     EXPECT_NE(unknown.err.find("'teleport' is not a permission"), std::string::npos) << unknown.err;
     EXPECT_NE(app({"grant", name, "camera", "--yes", "--force"}).err.find("not available yet"), std::string::npos);
+    const auto undeclared = app({"grant", name, "expose-port:9000:20999", "--yes"});
+    EXPECT_NE(undeclared.err.find("does not request 'expose-port'"), std::string::npos) << undeclared.err;
     EXPECT_NE(app({"grant", name, "network"}).err.find("pass --yes"), std::string::npos);
-    EXPECT_EQ(app({"permissions", name}).out, "granted: none\nrequested, not granted: network\n");
+    EXPECT_EQ(app({"permissions", name}).out, "granted: " + entry + "\nrequested, not granted: none\n");
 
     // Only the allow-listed address and port.
-    const std::string entry = std::string("network:") + kServer + ":" + std::to_string(kAllowedPort);
-    const auto granted = app({"grant", name, entry, "--yes"});
-    ASSERT_EQ(granted.exit_code, 0) << granted.err;
-    EXPECT_NE(granted.out.find("when the app is next started"), std::string::npos) << granted.out;
     ASSERT_EQ(app({"start", name}).exit_code, 0);
     ASSERT_TRUE(wait_for_output("reach-8080-yes", 90)) << log_of(name);
     EXPECT_NE(log_of(name).find("eth0"), std::string::npos);
@@ -266,9 +273,10 @@ TEST_F(AppNetwork, GrantsAllowListLiveGrantRevokeAndAudit) {
         seen.push_back(line);
     }
     const std::vector<std::string> expected = {
-        "start allowed by 0",         "grant refused by 65534",      "grant refused by 0",
-        "grant refused by 0 camera",  "grant allowed by 0 " + entry, "start allowed by 0 " + entry,
-        "grant allowed by 0 network", "revoke allowed by 0 network", "revoke allowed by 0 " + entry,
+        "start allowed by 0",           "grant allowed by 0 " + entry, "grant refused by 65534",
+        "grant refused by 0",           "grant refused by 0 camera",   "grant refused by 0 expose-port:9000:20999",
+        "start allowed by 0 " + entry,  "grant allowed by 0 network",  "revoke allowed by 0 network",
+        "revoke allowed by 0 " + entry,
     };
     EXPECT_EQ(seen, expected) << entries.out << testing::read_whole_file(dir.path() / "state/audit.log");
 }
@@ -314,7 +322,10 @@ TEST_F(AppNetwork, ExposedPortOnlyOnLoopbackAndNoAppReachesAnother) {
     others = {server, client};
     const int host_port = 20000 + ::getpid() % 20000;
     const auto added = app({"add",
-                            write_definition(server, "while true; do echo exposed | busybox nc -l -p 9000; done",
+                            write_definition(server,
+                                             "(while true; do echo ping | busybox nc -w 1 192.0.2.1 8080; "
+                                             "busybox sleep 0.5; done) & while true; do echo exposed | "
+                                             "busybox nc -l -p 9000; done",
                                              "\"expose-port\", \"network\"")
                                 .string(),
                             "--json"});
@@ -351,6 +362,10 @@ TEST_F(AppNetwork, ExposedPortOnlyOnLoopbackAndNoAppReachesAnother) {
     std::this_thread::sleep_for(std::chrono::seconds(3));
     EXPECT_EQ(app({"logs", client}).out.find("peer-yes"), std::string::npos);
     EXPECT_EQ(first_words("127.0.0.1", host_port), "exposed\n");  // the server still serves
+
+    // The server has a network device (for its exposed port) but no network grant: it reached
+    // nothing all along, though it kept trying.
+    EXPECT_TRUE(allowed->connections().empty());
 
     // Revoking the port closes it at once.
     ASSERT_EQ(app({"revoke", server, "expose-port:9000:" + std::to_string(host_port)}).exit_code, 0);
