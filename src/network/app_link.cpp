@@ -6,35 +6,23 @@
 #include "base/process.hpp"
 #include "base/text.hpp"
 #include "network/namespaces.hpp"
+#include "network/tool_script.hpp"
 
 namespace bulkhead::network {
 
 namespace {
 
 constexpr const char* kIp = "/usr/sbin/ip";
-constexpr int kIpTimeoutSeconds = 30;
 
-// Runs `ip -batch` with `commands` (one per line) in `network_namespace`, with `extra_fd`
-// inherited (for a "netns /proc/self/fd/N" argument).
 Result<void> ip_batch(int network_namespace, const std::string& commands, int extra_fd, const std::string& what) {
-    const UniqueFd batch(::memfd_create("bulkhead-ip-batch", MFD_CLOEXEC));
-    if (!batch.valid()) return fail(Error::from_errno(errno, "memfd_create"));
-    if (auto written = write_all(batch.get(), commands, "the ip batch"); !written) return fail(written.error());
-    RunOptions options;
-    options.network_namespace = network_namespace;
-    options.inherit = {batch.get()};
-    if (extra_fd >= 0) options.inherit.push_back(extra_fd);
-    options.timeout_seconds = kIpTimeoutSeconds;
-    auto ran = run_program_checked({kIp, "-batch", "/proc/self/fd/" + std::to_string(batch.get())}, options);
-    if (!ran) return fail(ran.error().code, what + ": " + ran.error().message);
-    return {};
+    return run_tool_script(kIp, "-batch", commands, network_namespace, extra_fd, what);
 }
 
 // Best effort: a device left by an earlier VM of the same app.
 void delete_link(int network_namespace, const std::string& name) {
     RunOptions options;
     options.network_namespace = network_namespace;
-    options.timeout_seconds = kIpTimeoutSeconds;
+    options.timeout_seconds = kToolTimeoutSeconds;
     (void)run_program({kIp, "link", "del", "dev", name}, options);
 }
 
@@ -109,7 +97,7 @@ Result<void> cut_app_link(const std::string& app_namespace) {
     if (!namespace_fd) return fail(namespace_fd.error());
     RunOptions options;
     options.network_namespace = namespace_fd->get();
-    options.timeout_seconds = kIpTimeoutSeconds;
+    options.timeout_seconds = kToolTimeoutSeconds;
     auto ran = run_program({kIp, "link", "del", "dev", kUplinkName}, options);
     if (!ran) return fail(ran.error());
     // Gone already is cut too.

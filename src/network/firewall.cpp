@@ -6,25 +6,16 @@
 #include "base/process.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
+#include "network/tool_script.hpp"
 
 namespace bulkhead::network {
 
 namespace {
 
 constexpr const char* kNft = "/usr/sbin/nft";
-constexpr int kNftTimeoutSeconds = 30;
 
 Result<void> run_nft(int provider_namespace, const std::string& script) {
-    const UniqueFd file(::memfd_create("bulkhead-nft", MFD_CLOEXEC));
-    if (!file.valid()) return fail(Error::from_errno(errno, "memfd_create"));
-    if (auto written = write_all(file.get(), script, "the nft script"); !written) return fail(written.error());
-    RunOptions options;
-    options.network_namespace = provider_namespace;
-    options.inherit = {file.get()};
-    options.timeout_seconds = kNftTimeoutSeconds;
-    auto ran = run_program_checked({kNft, "-f", "/proc/self/fd/" + std::to_string(file.get())}, options);
-    if (!ran) return fail(ran.error().code, "updating the network provider's firewall: " + ran.error().message);
-    return {};
+    return run_tool_script(kNft, "-f", script, provider_namespace, -1, "updating the network provider's firewall");
 }
 
 std::string quoted(const std::string& name) { return "\"" + name + "\""; }

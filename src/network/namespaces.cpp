@@ -32,6 +32,25 @@ Result<void> wait_for(pid_t child, const std::string& what) {
     return {};
 }
 
+// A message carrying one descriptor on one byte of data.
+struct DescriptorMessage {
+    char byte = 0;
+    iovec io{&byte, 1};
+    std::array<char, CMSG_SPACE(sizeof(int))> control{};
+    msghdr message{};
+    DescriptorMessage() {
+        message.msg_iov = &io;
+        message.msg_iovlen = 1;
+        message.msg_control = control.data();
+        message.msg_controllen = control.size();
+    }
+    DescriptorMessage(const DescriptorMessage&) = delete;
+    DescriptorMessage& operator=(const DescriptorMessage&) = delete;
+    DescriptorMessage(DescriptorMessage&&) = delete;
+    DescriptorMessage& operator=(DescriptorMessage&&) = delete;
+    ~DescriptorMessage() = default;
+};
+
 }  // namespace
 
 Result<void> create_network_namespace(const std::string& path) {
@@ -82,36 +101,21 @@ Result<UniqueFd> inside_network_namespace(int network_namespace, const std::func
         const int result = body();
         if (result < 0) ::_exit(-result);
         if (result != kNothingToPass) {
-            // The descriptor rides on one byte of data.
-            char byte = 0;
-            iovec io{&byte, 1};
-            std::array<char, CMSG_SPACE(sizeof(int))> control{};
-            msghdr message{};
-            message.msg_iov = &io;
-            message.msg_iovlen = 1;
-            message.msg_control = control.data();
-            message.msg_controllen = control.size();
-            cmsghdr* header = CMSG_FIRSTHDR(&message);
+            DescriptorMessage sent;
+            cmsghdr* header = CMSG_FIRSTHDR(&sent.message);
             header->cmsg_level = SOL_SOCKET;
             header->cmsg_type = SCM_RIGHTS;
             header->cmsg_len = CMSG_LEN(sizeof(int));
             std::memcpy(CMSG_DATA(header), &result, sizeof(int));
-            if (::sendmsg(theirs.get(), &message, 0) != 1) ::_exit(errno);
+            if (::sendmsg(theirs.get(), &sent.message, 0) != 1) ::_exit(errno);
         }
         ::_exit(0);
     }
     theirs.reset();
     if (auto done = wait_for(child, what); !done) return fail(done.error());
-    char byte = 0;
-    iovec io{&byte, 1};
-    std::array<char, CMSG_SPACE(sizeof(int))> control{};
-    msghdr message{};
-    message.msg_iov = &io;
-    message.msg_iovlen = 1;
-    message.msg_control = control.data();
-    message.msg_controllen = control.size();
-    if (::recvmsg(ours.get(), &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return UniqueFd();
-    const cmsghdr* header = CMSG_FIRSTHDR(&message);
+    DescriptorMessage received;
+    if (::recvmsg(ours.get(), &received.message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return UniqueFd();
+    const cmsghdr* header = CMSG_FIRSTHDR(&received.message);
     if (header == nullptr || header->cmsg_type != SCM_RIGHTS || header->cmsg_len != CMSG_LEN(sizeof(int))) {
         return fail(ErrorCode::internal, what + ": the helper passed no descriptor");
     }
