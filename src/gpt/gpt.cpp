@@ -35,10 +35,6 @@ std::uint32_t crc32(const unsigned char* data, std::size_t length) {
     return crc ^ 0xFFFFFFFFU;
 }
 
-void put_le(unsigned char* at, std::uint64_t value, int bytes) {
-    for (int i = 0; i < bytes; ++i) at[i] = static_cast<unsigned char>(value >> (8 * i));
-}
-
 // On disk: time_low, time_mid and time_hi little-endian, the rest as written.
 void put_guid(unsigned char* at, const Guid& guid) {
     static constexpr std::array<int, 16> kOrder = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
@@ -60,18 +56,18 @@ std::vector<unsigned char> header(const DiskLayout& layout, std::uint64_t my_lba
                                   std::uint64_t entries_lba, std::uint64_t last_lba, std::uint32_t entries_crc) {
     std::vector<unsigned char> sector(kSectorBytes, 0);
     std::memcpy(sector.data(), "EFI PART", 8);
-    put_le(&sector[8], 0x00010000, 4);
-    put_le(&sector[12], kHeaderBytes, 4);
-    put_le(&sector[24], my_lba, 8);
-    put_le(&sector[32], other_lba, 8);
-    put_le(&sector[40], 2 + kEntryLbas, 8);             // first usable
-    put_le(&sector[48], last_lba - kEntryLbas - 1, 8);  // last usable
+    store_le(&sector[8], 0x00010000, 4);
+    store_le(&sector[12], kHeaderBytes, 4);
+    store_le(&sector[24], my_lba, 8);
+    store_le(&sector[32], other_lba, 8);
+    store_le(&sector[40], 2 + kEntryLbas, 8);             // first usable
+    store_le(&sector[48], last_lba - kEntryLbas - 1, 8);  // last usable
     put_guid(&sector[56], layout.disk_guid);
-    put_le(&sector[72], entries_lba, 8);
-    put_le(&sector[80], kEntryCount, 4);
-    put_le(&sector[84], kEntryBytes, 4);
-    put_le(&sector[88], entries_crc, 4);
-    put_le(&sector[16], crc32(sector.data(), kHeaderBytes), 4);
+    store_le(&sector[72], entries_lba, 8);
+    store_le(&sector[80], kEntryCount, 4);
+    store_le(&sector[84], kEntryBytes, 4);
+    store_le(&sector[88], entries_crc, 4);
+    store_le(&sector[16], crc32(sector.data(), kHeaderBytes), 4);
     return sector;
 }
 
@@ -230,9 +226,9 @@ Result<std::vector<Placement>> write_partition_table(int fd, const DiskLayout& l
         unsigned char* entry = &entries[i * kEntryBytes];
         put_guid(entry, partition.type);
         put_guid(entry + 16, partition.uuid);
-        put_le(entry + 32, (*placements)[i].first_lba, 8);
-        put_le(entry + 40, (*placements)[i].last_lba, 8);
-        put_le(entry + 48, partition.attributes, 8);
+        store_le(entry + 32, (*placements)[i].first_lba, 8);
+        store_le(entry + 40, (*placements)[i].last_lba, 8);
+        store_le(entry + 48, partition.attributes, 8);
         for (std::size_t c = 0; c < partition.name.size(); ++c)
             entry[56 + 2 * c] = static_cast<unsigned char>(partition.name[c]);
     }
@@ -245,8 +241,8 @@ Result<std::vector<Placement>> write_partition_table(int fd, const DiskLayout& l
     record[2] = 0x02;  // CHS of LBA 1
     record[4] = 0xEE;
     record[5] = record[6] = record[7] = 0xFF;
-    put_le(record + 8, 1, 4);
-    put_le(record + 12, std::min<std::uint64_t>(sectors - 1, 0xFFFFFFFFU), 4);
+    store_le(record + 8, 1, 4);
+    store_le(record + 12, std::min<std::uint64_t>(sectors - 1, 0xFFFFFFFFU), 4);
     mbr[510] = 0x55;
     mbr[511] = 0xAA;
 

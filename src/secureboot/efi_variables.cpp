@@ -8,6 +8,8 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
+#include "base/bytes.hpp"
+
 namespace bulkhead::secureboot {
 
 namespace {
@@ -22,16 +24,13 @@ struct Deleter {
     void operator()(T* pointer) const noexcept { Free(pointer); }
 };
 
-void put_le(std::string& out, std::uint64_t value, int bytes) {
-    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
-}
-
 std::string guid_bytes(std::string_view text) { return gpt::guid_disk_bytes(*gpt::parse_guid(text)); }
 
 std::string efi_time_bytes(const EfiTime& time) {
     std::string out;
-    put_le(out, time.year, 2);
-    for (const std::uint8_t field : {time.month, time.day, time.hour, time.minute, time.second}) put_le(out, field, 1);
+    append_le(out, time.year, 2);
+    for (const std::uint8_t field : {time.month, time.day, time.hour, time.minute, time.second})
+        append_le(out, field, 1);
     out.append(9, '\0');  // pad, nanosecond, time zone, daylight, pad
     return out;
 }
@@ -41,9 +40,9 @@ std::string efi_time_bytes(const EfiTime& time) {
 std::string signature_list(std::string_view certificate_der, const gpt::Guid& owner) {
     std::string list = guid_bytes(kCertX509Guid);
     const std::uint64_t signature_size = 16 + certificate_der.size();
-    put_le(list, 28 + signature_size, 4);  // list size
-    put_le(list, 0, 4);                    // header size
-    put_le(list, signature_size, 4);
+    append_le(list, 28 + signature_size, 4);  // list size
+    append_le(list, 0, 4);                    // header size
+    append_le(list, signature_size, 4);
     list += gpt::guid_disk_bytes(owner);
     list += certificate_der;
     return list;
@@ -60,9 +59,9 @@ Result<std::string> signed_update(std::string_view name, const EfiTime& time, st
     auto vendor = variable_vendor(name);
     if (!vendor) return fail(vendor.error());
     std::string signed_bytes;
-    for (const char c : name) put_le(signed_bytes, static_cast<unsigned char>(c), 2);
+    for (const char c : name) append_le(signed_bytes, static_cast<unsigned char>(c), 2);
     signed_bytes += gpt::guid_disk_bytes(*vendor);
-    put_le(signed_bytes, kAuthenticatedAttributes, 4);
+    append_le(signed_bytes, kAuthenticatedAttributes, 4);
     signed_bytes += efi_time_bytes(time);
     signed_bytes += data;
 
@@ -96,9 +95,9 @@ Result<std::string> signed_update(std::string_view name, const EfiTime& time, st
     OPENSSL_free(der);
 
     std::string update = efi_time_bytes(time);
-    put_le(update, 24 + signature.size(), 4);  // WIN_CERTIFICATE dwLength
-    put_le(update, kWinCertRevision, 2);
-    put_le(update, kWinCertTypeEfiGuid, 2);
+    append_le(update, 24 + signature.size(), 4);  // WIN_CERTIFICATE dwLength
+    append_le(update, kWinCertRevision, 2);
+    append_le(update, kWinCertTypeEfiGuid, 2);
     update += guid_bytes(kCertTypePkcs7Guid);
     update += signature;
     update += data;

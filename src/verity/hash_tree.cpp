@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "base/bytes.hpp"
 #include "base/file_io.hpp"
 #include "base/text.hpp"
 #include "verity/superblock.hpp"
@@ -80,10 +81,6 @@ Result<void> write_exactly(int fd, const unsigned char* buffer, std::size_t leng
     return {};
 }
 
-void put_le(unsigned char* at, std::uint64_t value, int bytes) {
-    for (int i = 0; i < bytes; ++i) at[i] = static_cast<unsigned char>(value >> (8 * i));
-}
-
 }  // namespace
 
 Result<HashTree> build_hash_tree(int data_fd, std::uint64_t data_bytes, int hash_fd, const Parameters& parameters) {
@@ -132,15 +129,15 @@ Result<HashTree> build_hash_tree(int data_fd, std::uint64_t data_bytes, int hash
     if (parameters.superblock) {
         std::vector<unsigned char> superblock(hash_block * tree.hash_start_block, 0);
         std::memcpy(superblock.data(), "verity\0\0", 8);
-        put_le(&superblock[8], 1, 4);   // superblock version
-        put_le(&superblock[12], 1, 4);  // hash type: normal (salt first)
+        store_le(&superblock[8], 1, 4);   // superblock version
+        store_le(&superblock[12], 1, 4);  // hash type: normal (salt first)
         std::memcpy(&superblock[16], parameters.uuid.data(), parameters.uuid.size());
         const std::string_view name = algorithm_name(parameters.algorithm);
         std::memcpy(&superblock[32], name.data(), name.size());
-        put_le(&superblock[64], parameters.data_block_size, 4);
-        put_le(&superblock[68], parameters.hash_block_size, 4);
-        put_le(&superblock[72], tree.data_blocks, 8);
-        put_le(&superblock[80], parameters.salt.size(), 2);
+        store_le(&superblock[64], parameters.data_block_size, 4);
+        store_le(&superblock[68], parameters.hash_block_size, 4);
+        store_le(&superblock[72], tree.data_blocks, 8);
+        store_le(&superblock[80], parameters.salt.size(), 2);
         std::memcpy(&superblock[88], parameters.salt.data(), parameters.salt.size());
         if (auto written = write_exactly(hash_fd, superblock.data(), superblock.size(), 0); !written) {
             return fail(written.error());
