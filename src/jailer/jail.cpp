@@ -116,6 +116,10 @@ int jailed_child(void* argument) {
     const JailSpec& spec = *context.spec;
     char go = 0;
     if (::read(context.go, &go, 1) != 1) child_fail(context, "waiting for the cgroup");
+    // Before its descriptor is closed with the others.
+    if (spec.network_namespace >= 0 && ::setns(spec.network_namespace, CLONE_NEWNET) != 0) {
+        child_fail(context, "joining the network namespace");
+    }
     // Now in its leaf: a cgroup namespace rooted there, so the VMM sees no cgroup above its own.
     if (::unshare(CLONE_NEWCGROUP) != 0) child_fail(context, "creating the cgroup namespace");
 
@@ -234,7 +238,8 @@ Result<Jailed> spawn_jailed(const JailSpec& spec, const Cgroup& cgroup) {
 
     void* stack = ::mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) return fail(Error::from_errno(errno, "allocating the jail's stack"));
-    const int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+    const int flags = CLONE_NEWNS | CLONE_NEWPID | (spec.network_namespace >= 0 ? 0 : CLONE_NEWNET) | CLONE_NEWIPC |
+                      CLONE_NEWUTS | SIGCHLD;
     const pid_t pid = ::clone(jailed_child, static_cast<char*>(stack) + kStackBytes, flags, &context);
     const int clone_error = errno;
     ::munmap(stack, kStackBytes);

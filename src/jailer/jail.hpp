@@ -1,8 +1,8 @@
 // Starting a VMM jailed, in the order Firecracker's jailer uses: the child waits until the
 // parent has put it into its cgroup, then keeps only the file descriptors it is given, enters
 // new mount, PID, network, IPC and UTS namespaces (it is PID 1 of its own PID namespace, with
-// only a loopback device), sees only its jail directory (pivot_root) with the host paths bound
-// into it, takes its resource limits, drops every capability from the bounding set, switches
+// only a loopback device, unless it is given a network namespace to join), sees only its jail directory (pivot_root)
+// with the host paths bound into it, takes its resource limits, drops every capability from the bounding set, switches
 // to the app's uid and gid with no supplementary groups, sets no_new_privs, clears its
 // environment and execs the VMM. Anything privileged it needs (a tap device, /dev/kvm) is
 // opened by the caller and handed over as a file descriptor or a bound device node.
@@ -34,6 +34,9 @@ struct JailSpec {
     std::vector<std::string> argv;              // argv[0]: absolute path inside the jail
     std::vector<std::string> env;               // the VMM's whole environment
     std::uint64_t max_open_files = 4096;
+    // A network namespace (an open descriptor) to join instead of a new, empty one: the app's,
+    // for the expose-port forwarder. -1: a new one.
+    int network_namespace = -1;
 };
 
 struct Jailed {

@@ -26,6 +26,7 @@
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
 #include "control/messages.hpp"
+#include "jailer/jail.hpp"
 #include "json/parse.hpp"
 #include "json/write.hpp"
 #include "manager/api.hpp"
@@ -549,21 +550,31 @@ struct Daemon::Impl {
             return pids;
         }();
         if (!wanted.empty()) {
-            std::vector<std::string> argv{config.paths.port_forwarder};
-            RunOptions options;
-            for (const auto& [host_port, guest_port] : wanted) {
-                const int fd = ports.at(host_port).get();
-                argv.push_back(network::format_forward_argument({fd, instance.network->guest, guest_port}));
-                options.inherit.push_back(fd);
-            }
+            // Jailed like the VMM: only /usr and itself to see, the app's uid, no capabilities,
+            // its listening sockets from 3 on, in the app's cgroup, and the app's network.
+            auto jail = prepare_jail_root(config.paths, name + ".forward");
+            if (!jail) return fail(jail.error());
             auto app_namespace_fd = network::open_network_namespace(app_namespace(name));
             if (!app_namespace_fd) return fail(app_namespace_fd.error());
-            options.as = Credentials{uid, uid};
-            options.network_namespace = app_namespace_fd->get();
-            auto pid = spawn_program(argv, options, STDERR_FILENO);
-            if (!pid) return fail(pid.error());
-            if (instance.cgroup) (void)instance.cgroup->add(*pid);
-            instance.helpers.push_back(track_helper(*pid, "port-forward"));
+            if (!instance.cgroup) return fail(ErrorCode::internal, "the VM of " + name + " has no cgroup");
+            jailer::JailSpec spec;
+            spec.uid = uid;
+            spec.gid = uid;
+            spec.root = *jail;
+            spec.binds = {{"/usr", "/usr", false}, {config.paths.port_forwarder, "/bulkhead/port-forward", false}};
+            spec.devices = {"/dev/null"};
+            spec.argv = {"/bulkhead/port-forward"};
+            spec.max_open_files = 256;
+            spec.network_namespace = app_namespace_fd->get();
+            int next_fd = 3;
+            for (const auto& [host_port, guest_port] : wanted) {
+                spec.pass_fds.emplace_back(ports.at(host_port).get(), next_fd);
+                spec.argv.push_back(network::format_forward_argument({next_fd, instance.network->guest, guest_port}));
+                ++next_fd;
+            }
+            auto jailed = jailer::spawn_jailed(spec, *instance.cgroup);
+            if (!jailed) return fail(jailed.error());
+            instance.helpers.push_back(track_helper(jailed->pid, "port-forward"));
         }
         Instance leaving;  // the old forwarders, which go now that the new one serves
         std::vector<Helper> staying;
@@ -857,6 +868,7 @@ struct Daemon::Impl {
                 (void)::umount2(run_dir(config.paths, name).c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
                 (void)::rmdir(run_dir(config.paths, name).c_str());
                 fs::remove_all(config.paths.runtime_dir + "/jail/" + name, ignored);
+                fs::remove_all(config.paths.runtime_dir + "/jail/" + name + ".forward", ignored);
                 (void)::unlink((config.paths.runtime_dir + "/initrd/" + name).c_str());
                 result = json::Object{{"removed", text(name)}};
             } else {

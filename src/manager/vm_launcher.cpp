@@ -38,6 +38,20 @@ Result<void> make_dir(const std::string& path, uid_t owner, mode_t mode) {
 
 std::string run_dir(const HostPaths& paths, const std::string& app) { return paths.runtime_dir + "/vm/" + app; }
 
+Result<std::string> prepare_jail_root(const HostPaths& paths, const std::string& name) {
+    for (const std::string& dir : {paths.runtime_dir, paths.runtime_dir + "/jail"}) {
+        if (auto made = make_dir(dir, 0, 0755); !made) return fail(made.error());
+    }
+    const std::string jail = paths.runtime_dir + "/jail/" + name;
+    if (auto made = make_dir(jail, 0, 0755); !made) return fail(made.error());
+    std::error_code error;
+    for (const char* link : {"lib", "lib64", "bin"}) {
+        const fs::path target = fs::path(jail) / link;
+        if (!fs::is_symlink(target, error)) fs::create_directory_symlink(std::string("usr/") + link, target, error);
+    }
+    return jail;
+}
+
 std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
     auto stat = read_file_bounded("/proc/" + std::to_string(pid) + "/stat", 4096);
     if (!stat) return std::nullopt;
@@ -78,11 +92,7 @@ Result<LaunchedVm> launch_vm(const HostPaths& paths, const apps::AppRecord& app,
     if (::mount("tmpfs", run.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options.c_str()) != 0) {
         return fail(Error::from_errno(errno, "mounting the run directory " + run));
     }
-    if (auto made = make_dir(jail, 0, 0755); !made) return fail(made.error());
-    for (const char* link : {"lib", "lib64", "bin"}) {
-        const fs::path target = fs::path(jail) / link;
-        if (!fs::is_symlink(target, error)) fs::create_directory_symlink(std::string("usr/") + link, target, error);
-    }
+    if (auto made = prepare_jail_root(paths, app.name); !made) return fail(made.error());
 
     // The app's initramfs: its command line and environment.
     std::vector<std::string> argv{definition.command};

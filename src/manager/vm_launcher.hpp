@@ -44,6 +44,10 @@ struct LaunchedVm {
 // The run directory of an app: RUNTIME/vm/<name>.
 std::string run_dir(const HostPaths& paths, const std::string& app);
 
+// An empty jail root, RUNTIME/jail/<name> (root's, 0755), with lib, lib64 and bin leading into
+// the /usr every jail gets bound.
+Result<std::string> prepare_jail_root(const HostPaths& paths, const std::string& name);
+
 // The VM's network device, when it gets one: the tap (in the app's network namespace) the VMM
 // is handed, and the addresses the guest configures.
 struct VmNetwork {

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include <netinet/in.h>
 
 #include "base/unique_fd.hpp"
+#include "support/proc_status.hpp"
 #include "support/run_process.hpp"
 #include "vm/bulkheadd_fixture.hpp"
 
@@ -340,6 +342,26 @@ TEST_F(AppNetwork, ExposedPortOnlyOnLoopbackAndNoAppReachesAnother) {
         if (said.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     EXPECT_EQ(said, "exposed\n") << testing::read_whole_file(dir.path() / "daemon.log");
+    // The forwarder is jailed like the VMM: the app's uid, no capabilities, no_new_privs, only
+    // /usr and itself to see, the app's network namespace (not the host's).
+    const Json record = Json::parse(testing::read_whole_file(dir.path() / "run/instances" / (server + ".json")));
+    pid_t forwarder = -1;
+    for (const Json& helper : record.at("helpers")) {
+        if (helper.at("role") == "port-forward") forwarder = static_cast<pid_t>(helper.at("pid").get<long>());
+    }
+    ASSERT_GT(forwarder, 1) << record.dump();
+    const std::string uid = std::to_string(server_uid);
+    EXPECT_EQ(testing::status_field(forwarder, "Uid"), uid + "\t" + uid + "\t" + uid + "\t" + uid);
+    EXPECT_EQ(testing::status_field(forwarder, "CapEff"), "0000000000000000");
+    EXPECT_EQ(testing::status_field(forwarder, "CapBnd"), "0000000000000000");
+    EXPECT_EQ(testing::status_field(forwarder, "NoNewPrivs"), "1");
+    std::set<std::string> seen_root;
+    for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(forwarder) + "/root")) {
+        seen_root.insert(entry.path().filename().string());
+    }
+    EXPECT_EQ(seen_root, (std::set<std::string>{"bin", "bulkhead", "dev", "lib", "lib64", "proc", "usr"}));
+    EXPECT_NE(fs::read_symlink("/proc/" + std::to_string(forwarder) + "/ns/net"),
+              fs::read_symlink("/proc/self/ns/net"));
     if (const auto outside = outside_address()) {
         EXPECT_EQ(first_words(outside->c_str(), host_port), "") << "the port is reachable on " << *outside;
     }
