@@ -327,8 +327,8 @@ struct Daemon::Impl {
                 for (const json::Value& helper : helpers->as_array()) reattach_helper(instance, helper);
                 stop_helpers(instance, "");
             }
-            if (network_of(name, document ? &*document : nullptr)) {
-                (void)network::tear_down_app_link(app_link(name, *network_of(name, &*document)));
+            if (const auto leftover = network_of(name, document ? &*document : nullptr)) {
+                (void)network::tear_down_app_link(app_link(name, *leftover));
             }
             ::unlink(entry.path().c_str());
         }

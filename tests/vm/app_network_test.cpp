@@ -58,7 +58,7 @@ testing::ProcessResult ip(const std::vector<std::string>& args) {
 // each connection came.
 class PongServer {
 public:
-    PongServer(const std::string& internet, int port) : port_(port) {
+    PongServer(const std::string& internet, int port) {
         const UniqueFd home(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
         const UniqueFd there(::open(("/run/netns/" + internet).c_str(), O_RDONLY | O_CLOEXEC));
         // Only this thread enters the namespace, and only to make the socket.
@@ -109,7 +109,6 @@ private:
         }
     }
 
-    int port_;
     UniqueFd listener_;
     std::thread thread_;
     std::atomic<bool> stop_{false};
