@@ -28,7 +28,11 @@ declare -A allowed=(
   [verity]="base"
   [gpt]="base"
   [devmapper]="base"
-  [initrd]="base gpt"
+  [initrd]="base gpt tpm"
+  [tpm]="base"
+  [floor]="base tpm"
+  [bundle]="base"
+  [update]="base bundle crypto json tuf"
   [guest]="base control"
   [vmimage]="base guest initramfs"
 )

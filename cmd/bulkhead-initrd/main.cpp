@@ -1,6 +1,7 @@
 // bulkhead-initrd: /init of the system core's initramfs (docs/IMAGE.md). No shell, no busybox,
 // no emergency mode: it loads the modules it carries, reads the verity root hash and image
-// version from the kernel command line (part of the signed unified kernel image), finds the
+// version from the kernel command line (part of the signed unified kernel image), refuses an
+// image whose security version is below the TPM's anti-rollback floor, finds the
 // root and verity partitions by the UUIDs derived from that hash, makes the verified root a
 // read-only device-mapper device (any corruption found later restarts the machine), mounts it
 // read-only, moves into it and runs bulkhead-init. Any failure is written to the console and
@@ -24,6 +25,7 @@
 #include "initrd/boot_args.hpp"
 #include "initrd/modules.hpp"
 #include "initrd/partitions.hpp"
+#include "tpm/floor_reading.hpp"
 #include "verity/hash_tree.hpp"
 #include "verity/superblock.hpp"
 
@@ -32,6 +34,8 @@ namespace {
 using namespace bulkhead;
 
 constexpr int kDiskWaitMs = 15000;
+constexpr int kTpmWaitMs = 5000;
+constexpr const char* kTpmDevice = "/dev/tpmrm0";
 constexpr const char* kNewRoot = "/sysroot";
 constexpr const char* kInit = "/sbin/bulkhead-init";
 
@@ -77,6 +81,38 @@ Result<std::uint64_t> device_bytes(const std::string& device) {
     return sectors * 512;
 }
 
+// The anti-rollback floor: an image older than one this machine has blessed (a lower security
+// version) is refused before its root is even looked at. There is no way around it from the
+// command line, which is signed, and none without a TPM.
+void check_floor(const initrd::BootArgs& args) {
+    const std::uint64_t deadline = now_ms() + kTpmWaitMs;
+    UniqueFd tpm;
+    for (;;) {
+        tpm.reset(::open(kTpmDevice, O_RDWR | O_CLOEXEC));
+        if (tpm.valid() || errno != ENOENT || now_ms() > deadline) break;
+        timespec pause{0, 50L * 1000 * 1000};
+        ::nanosleep(&pause, nullptr);
+    }
+    if (!tpm.valid()) {
+        reboot_now(Error::from_errno(
+                       errno, std::string("opening the TPM (") + kTpmDevice + ") to check the anti-rollback floor")
+                       .message);
+    }
+    auto reading = tpm::read_floor(tpm.get());
+    if (!reading) reboot_now("reading the anti-rollback floor: " + reading.error().message);
+    const std::string security = std::to_string(args.security_version);
+    if (!reading->provisioned) {
+        say("anti-rollback floor not provisioned yet; image security version " + security);
+        return;
+    }
+    if (args.security_version < reading->floor) {
+        reboot_now("image " + args.version + " has security version " + security +
+                   ", below this machine's anti-rollback floor " + std::to_string(reading->floor) +
+                   ": it is older than an image already blessed here");
+    }
+    say("anti-rollback floor " + std::to_string(reading->floor) + ", image security version " + security);
+}
+
 [[noreturn]] void boot() {
     must_mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755");
     must_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
@@ -88,6 +124,7 @@ Result<std::uint64_t> device_bytes(const std::string& device) {
     auto args = initrd::parse_boot_args(*command_line);
     if (!args) reboot_now(args.error().message);
     say("image " + args->version + ", verity root hash " + hex_encode(args->root_hash));
+    check_floor(*args);
 
     // Disks appear while the virtio (or other) drivers probe: look again until they do.
     const std::uint64_t deadline = now_ms() + kDiskWaitMs;

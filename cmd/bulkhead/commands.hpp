@@ -22,6 +22,9 @@ CommandRunner register_repo(CLI::App& app);
 // `bulkhead keys secureboot-init` (added to the `keys` noun) and `bulkhead image build`.
 CommandRunner register_image(CLI::App& app, CLI::App& keys);
 
+// `bulkhead system publish | bundle | check-bundle`: system core releases and update bundles.
+CommandRunner register_system(CLI::App& app);
+
 // `bulkhead app add | list | start | stop | status | logs | remove | permissions | grant | revoke`
 // and `bulkhead audit`: the client of bulkheadd.
 CommandRunner register_app(CLI::App& app);

@@ -27,6 +27,7 @@ int run(int argc, char** argv) {
     commands.push_back(cmd::register_image(app, *app.get_subcommand("keys")));
     commands.push_back(cmd::register_repo(app));
     commands.push_back(cmd::register_app(app));
+    commands.push_back(cmd::register_system(app));
 
     try {
         app.parse(argc, argv);

@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto args = bulkhead::initrd::parse_boot_args(text);
     if (!args) return 0;
     if ((args->root_hash.size() != 32 && args->root_hash.size() != 64) || args->version.empty() ||
-        args->version.size() > 64 || args->version.find_first_of(" /\n") != std::string::npos) {
+        args->version.size() > 64 || args->version.find_first_of(" /\n") != std::string::npos ||
+        args->security_version > 65535) {
         std::abort();
     }
     return 0;

@@ -161,7 +161,8 @@ Result<BuiltImage> build_image(const ImageSpec& spec, const std::string& out_dir
     if (auto written = write_file_atomically(initrd_path, *initrd, 0644); !written) return fail(written.error());
     std::string command_line = "lockdown=confidentiality";
     for (const std::string& arg : spec.kernel_args) command_line += " " + arg;
-    command_line += concat({" bulkhead.verity=", root_hash, " bulkhead.version=", spec.version});
+    command_line += concat({" bulkhead.verity=", root_hash, " bulkhead.version=", spec.version,
+                            " bulkhead.security=", std::to_string(spec.security_version)});
     const std::string os_release =
         concat({"ID=bulkhead\nNAME=Bulkhead\nPRETTY_NAME=\"Bulkhead ", spec.version, "\"\nVERSION_ID=", spec.version,
                 "\nIMAGE_ID=bulkhead\nIMAGE_VERSION=", spec.version, "\n"});
@@ -242,11 +243,13 @@ Result<BuiltImage> build_image(const ImageSpec& spec, const std::string& out_dir
                                                      {"size", json::Value(static_cast<std::int64_t>(size))},
                                                      {"sha256", json::Value(*digest)}}));
     }
-    const json::Value manifest(json::Object{{"format", json::Value(std::string("bulkhead-image/1"))},
-                                            {"version", json::Value(spec.version)},
-                                            {"root_hash", json::Value(root_hash)},
-                                            {"command_line", json::Value(command_line)},
-                                            {"artifacts", json::Value(std::move(artifacts))}});
+    const json::Value manifest(
+        json::Object{{"format", json::Value(std::string("bulkhead-image/1"))},
+                     {"version", json::Value(spec.version)},
+                     {"security_version", json::Value(static_cast<std::int64_t>(spec.security_version))},
+                     {"root_hash", json::Value(root_hash)},
+                     {"command_line", json::Value(command_line)},
+                     {"artifacts", json::Value(std::move(artifacts))}});
     if (auto written = write_file_atomically(work + "/manifest.json", json::to_json(manifest) + "\n", 0644); !written) {
         return fail(written.error());
     }

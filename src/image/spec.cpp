@@ -82,7 +82,8 @@ Result<ImageSpec> parse_image_spec(std::string_view text, std::string_view sourc
         return fail(ErrorCode::parse, concat({source, ":", std::to_string(at.line), ":", std::to_string(at.column),
                                               ": ", error.description()}));
     }
-    if (auto known = reader.only(document, "", {"version", "kernel", "initrd", "root", "disk"}); !known) {
+    if (auto known = reader.only(document, "", {"version", "security_version", "kernel", "initrd", "root", "disk"});
+        !known) {
         return fail(known.error());
     }
     ImageSpec spec;
@@ -92,6 +93,13 @@ Result<ImageSpec> parse_image_spec(std::string_view text, std::string_view sourc
         return reader.error(*document.get("version"), "version", "must be 1 to 64 characters of [A-Za-z0-9._-]");
     }
     spec.version = std::move(*version);
+    const toml::node* security = document.get("security_version");
+    if (security == nullptr) {
+        return fail(ErrorCode::parse, concat({source, ": security_version: is required (0 before any security fix)"}));
+    }
+    auto security_version = reader.number(*security, "security_version", 0, 65535);
+    if (!security_version) return fail(security_version.error());
+    spec.security_version = *security_version;
 
     Result<void> problem;
     const toml::table* kernel = table_at(reader, document, "kernel", problem);

@@ -28,6 +28,9 @@ struct RootTree {
 
 struct ImageSpec {
     std::string version;  // [A-Za-z0-9._-], 1 to 64 characters
+    // Raised when a release fixes a vulnerability that older images must not be booted for; the
+    // TPM floor counts these (docs/UPDATES.md). 0 to 65535.
+    std::uint32_t security_version = 0;
     std::string kernel;
     std::string kernel_modules_dir;
     std::string initrd_modules;            // list of module file names in load order

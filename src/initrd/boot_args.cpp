@@ -21,6 +21,7 @@ Result<BootArgs> parse_boot_args(std::string_view command_line) {
     BootArgs args;
     bool have_hash = false;
     bool have_version = false;
+    bool have_security = false;
     std::size_t at = 0;
     while (at < command_line.size()) {
         const std::size_t end = std::min(command_line.find_first_of(" \t\n", at), command_line.size());
@@ -48,12 +49,27 @@ Result<BootArgs> parse_boot_args(std::string_view command_line) {
             }
             args.version = std::string(version);
             have_version = true;
+        } else if (word.starts_with("bulkhead.security=")) {
+            if (have_security) return fail(ErrorCode::parse, "bulkhead.security= is given twice");
+            const std::string_view digits = word.substr(18);
+            if (digits.empty() || digits.size() > 5 || (digits.size() > 1 && digits[0] == '0')) {
+                return fail(ErrorCode::parse, "bulkhead.security= must be a number from 0 to 65535");
+            }
+            std::uint32_t value = 0;
+            for (const char c : digits) {
+                if (c < '0' || c > '9') return fail(ErrorCode::parse, "bulkhead.security= must be decimal digits");
+                value = value * 10 + static_cast<std::uint32_t>(c - '0');
+            }
+            if (value > 65535) return fail(ErrorCode::parse, "bulkhead.security= must be a number from 0 to 65535");
+            args.security_version = value;
+            have_security = true;
         } else if (word.starts_with("bulkhead.")) {
             return fail(ErrorCode::parse, concat({"unknown boot argument '", valid_utf8(word.substr(0, 64)), "'"}));
         }
     }
     if (!have_hash) return fail(ErrorCode::not_found, "the kernel command line has no bulkhead.verity=");
     if (!have_version) return fail(ErrorCode::not_found, "the kernel command line has no bulkhead.version=");
+    if (!have_security) return fail(ErrorCode::not_found, "the kernel command line has no bulkhead.security=");
     return args;
 }
 

@@ -28,7 +28,7 @@ const fs::path kSource = fs::path(BULKHEAD_FIXTURES_DIR).parent_path().parent_pa
 constexpr std::string_view kStub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
 
 std::string small_spec(const std::string& version, const std::string& extra_file = "") {
-    return "version = \"" + version + "\"\n[kernel]\nimage = \"" +
+    return "version = \"" + version + "\"\nsecurity_version = 1\n[kernel]\nimage = \"" +
            (kSource / "build-guest/kernel/current/vmlinuz").string() + "\"\nmodules_dir = \"" +
            (kSource / "build-guest/kernel/current/modules").string() + "\"\ninitrd_modules = \"" +
            (kSource / "deps/core-initrd-modules.txt").string() + "\"\nefi_stub = \"" + std::string(kStub) +
@@ -60,6 +60,9 @@ TEST(ImageSpec, MistakesAreRefusedWithTheirPlace) {
     };
     for (const Case& c : std::vector<Case>{
              {"version = \"1.0\"", "version = \"1/0\"", "version: must be 1 to 64 characters"},
+             {"security_version = 1\n", "", "security_version: is required"},
+             {"security_version = 1\n", "security_version = 65536\n", "security_version: must be between 0"},
+             {"security_version = 1\n", "security_version = \"1\"\n", "security_version: must be a whole number"},
              {"target = \"/usr/bin/true\"", "target = \"/usr/../etc/true\"", "must be an absolute path"},
              {"mode = \"0755\" },\n  { source = \"/usr/bin/true\"",
               "mode = \"4755\" },\n  { source = \"/usr/bin/true\"", "set-id and sticky bits are not allowed"},
@@ -150,7 +153,8 @@ TEST_F(ImageBuild, EveryArtifactChecksOutWithIndependentTools) {
     auto built = build_image(*spec, out, *db);
     ASSERT_TRUE(built) << built.error().message;
     EXPECT_EQ(built->version, "1.2.3-test");
-    EXPECT_NE(built->command_line.find("bulkhead.verity=" + built->root_hash + " bulkhead.version=1.2.3-test"),
+    EXPECT_NE(built->command_line.find("bulkhead.verity=" + built->root_hash +
+                                       " bulkhead.version=1.2.3-test bulkhead.security=1"),
               std::string::npos);
     EXPECT_TRUE(built->command_line.starts_with("lockdown=confidentiality console=ttyS0"));
 

@@ -15,16 +15,29 @@ namespace {
 const std::string kHash = "00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210";
 
 TEST(BootArgs, TheRootHashAndVersionAreRead) {
-    auto args = parse_boot_args("console=ttyS0 bulkhead.verity=" + kHash + " quiet bulkhead.version=2026.11.27-1\n");
+    auto args = parse_boot_args("console=ttyS0 bulkhead.verity=" + kHash +
+                                " quiet bulkhead.version=2026.11.27-1 bulkhead.security=65535\n");
     ASSERT_TRUE(args) << args.error().message;
     EXPECT_EQ(hex_encode(args->root_hash), kHash);
     EXPECT_EQ(args->version, "2026.11.27-1");
+    EXPECT_EQ(args->security_version, 65535U);
+    auto zero = parse_boot_args("bulkhead.security=0 bulkhead.verity=" + kHash + " bulkhead.version=1");
+    ASSERT_TRUE(zero) << zero.error().message;
+    EXPECT_EQ(zero->security_version, 0U);
 }
 
 TEST(BootArgs, AnythingElseIsRefused) {
-    const std::string version = " bulkhead.version=1";
+    const std::string version = " bulkhead.version=1 bulkhead.security=1";
+    const std::string hash_and_version = "bulkhead.verity=" + kHash + " bulkhead.version=1";
     for (const std::string& line :
-         {std::string("bulkhead.verity=") + kHash,         // no version
+         {std::string("bulkhead.verity=") + kHash,        // no version
+          hash_and_version,                               // no security version
+          hash_and_version + " bulkhead.security=",       // empty
+          hash_and_version + " bulkhead.security=65536",  // above the range
+          hash_and_version + " bulkhead.security=01",     // not canonical
+          hash_and_version + " bulkhead.security=-1",     // not a digit
+          hash_and_version + " bulkhead.security=99999999999999999999",
+          hash_and_version + " bulkhead.security=1 bulkhead.security=1",
           "quiet" + version,                               // no hash
           "bulkhead.verity=" + kHash.substr(2) + version,  // short
           "bulkhead.verity=" + kHash.substr(0, 62) + "zz" + version,

@@ -3,7 +3,8 @@
 // swtpm as the TPM. The signed image reaches bulkhead-init on the verified read-only root and
 // starts bulkheadd; Ctrl-Alt-Del shuts it down cleanly; unsigned, foreign-signed and modified
 // UKIs are refused by the firmware; a root with one flipped byte stops with a verity error and
-// restarts, no shell. One key set and one image serve every test.
+// restarts, no shell; an image below the TPM's anti-rollback floor is refused by the initrd
+// before its root is mounted. One key set and one image serve every test.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,7 +23,9 @@
 
 #include "base/process.hpp"
 #include "base/unique_fd.hpp"
+#include "floor/tpm_floor.hpp"
 #include "json/value.hpp"
+#include "support/swtpm.hpp"
 #include "support/temp_dir.hpp"
 #include "vmm/qmp.hpp"
 
@@ -69,7 +72,7 @@ protected:
             ASSERT_TRUE(made) << made.error().message;
         }
         const std::string spec =
-            "version = \"0.1.0-boot-test\"\n[kernel]\nimage = \"" +
+            "version = \"0.1.0-boot-test\"\nsecurity_version = 1\n[kernel]\nimage = \"" +
             (kSource / "build-guest/kernel/current/vmlinuz").string() + "\"\nmodules_dir = \"" +
             (kSource / "build-guest/kernel/current/modules").string() + "\"\ninitrd_modules = \"" +
             (kSource / "deps/core-initrd-modules.txt").string() +
@@ -114,12 +117,22 @@ protected:
         fs::path qmp;
     };
 
-    // Starts swtpm and QEMU on `disk` with a fresh copy of the enrolled variable store.
-    Boot boot(const std::string& name, const fs::path& disk) {
+    // Starts swtpm and QEMU on `disk` with a fresh copy of the enrolled variable store. A
+    // `floor` above 0 is first provisioned into the TPM through ESAPI, as bless would.
+    Boot boot(const std::string& name, const fs::path& disk, std::uint64_t floor = 0) {
         Boot boot;
         const fs::path run = dir->mkdir(name);
         fs::copy_file(dir->path() / "vars-template.fd", run / "vars.fd");
         fs::create_directory(run / "tpm");
+        if (floor > 0) {
+            const testing::Swtpm provisioning(run / "tpm");
+            auto tpm = floor::TpmFloor::open(provisioning.tcti());
+            EXPECT_TRUE(tpm) << tpm.error().message;
+            if (tpm) {
+                auto raised = tpm->raise_to(floor);
+                EXPECT_TRUE(raised) << raised.error().message;
+            }
+        }
         boot.tpm = spawn({"/usr/bin/swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + (run / "tpm").string(), "--ctrl",
                           "type=unixio,path=" + (run / "tpm.sock").string()},
                          (run / "swtpm.log").string());
@@ -216,10 +229,13 @@ std::string* CoreImage::root_hash = nullptr;
 
 TEST_F(CoreImage, TheSignedImageBootsOnItsVerifiedRootAndShutsDownCleanly) {
     ASSERT_NE(root_hash, nullptr);
-    Boot boot = this->boot("signed", dir->path() / "image/disk.img");
+    // A floor equal to the image's security version lets it boot.
+    Boot boot = this->boot("signed", dir->path() / "image/disk.img", 1);
     const bool started = wait_for(boot, "bulkheadd: serving on", 240);
     const std::string console = read_file(boot.console);
     EXPECT_TRUE(started) << console;
+    EXPECT_NE(console.find("bulkhead-initrd: anti-rollback floor 1, image security version 1"), std::string::npos)
+        << console;
     EXPECT_NE(console.find("bulkhead-initrd: image 0.1.0-boot-test, verity root hash " + *root_hash),
               std::string::npos);
     EXPECT_NE(console.find("bulkhead-init: image 0.1.0-boot-test; Secure Boot: enabled; TPM: present; root: /dev/dm-0 "
@@ -284,6 +300,21 @@ TEST_F(CoreImage, TheFirmwareRefusesUnsignedForeignAndModifiedKernels) {
         EXPECT_EQ(console.find("bulkhead-initrd"), std::string::npos) << name;
         stop(boot);
     }
+}
+
+TEST_F(CoreImage, AnImageBelowTheTpmFloorIsRefusedBeforeItsRootIsMounted) {
+    ASSERT_NE(root_hash, nullptr);
+    // The same validly signed image, on a machine that has since blessed security version 2.
+    Boot boot = this->boot("below-floor", dir->path() / "image/disk.img", 2);
+    EXPECT_TRUE(exits_within(boot, 240)) << read_file(boot.console);  // rebooted, which -no-reboot ends
+    const std::string console = read_file(boot.console);
+    EXPECT_NE(console.find("bulkhead-initrd: cannot boot: image 0.1.0-boot-test has security version 1, below this "
+                           "machine's anti-rollback floor 2"),
+              std::string::npos)
+        << console;
+    EXPECT_EQ(console.find("verified root"), std::string::npos) << console;
+    EXPECT_EQ(console.find("bulkhead-init:"), std::string::npos) << console;
+    stop(boot);
 }
 
 TEST_F(CoreImage, ACorruptedRootStopsWithAVerityErrorAndNoShell) {

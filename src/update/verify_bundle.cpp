@@ -1,0 +1,118 @@
+#include "update/verify_bundle.hpp"
+
+#include <map>
+
+#include "base/text.hpp"
+#include "tuf/trusted_set.hpp"
+
+namespace bulkhead::update {
+
+namespace {
+
+Result<std::string> read_metadata(const bundle::Bundle& bundle, bundle::EntryType type) {
+    auto entry = bundle.layout().find(type);
+    if (!entry) return fail(entry.error());
+    return bundle.read_entry(*entry);
+}
+
+// The release with the highest number among the core targets of `targets`, with its three parts.
+Result<std::pair<CoreRelease, std::map<Part, tuf::TargetFile>>> newest_release(const tuf::Targets& targets) {
+    std::optional<CoreRelease> newest;
+    for (const auto& [path, target] : targets.targets) {
+        auto core = parse_core_custom(target.custom);
+        if (!core) return fail(ErrorCode::parse, concat({"target ", path, ": ", core.error().message}));
+        if (!core->has_value()) continue;
+        const auto& [release, part] = **core;
+        if (path != core_target_path(release.release, part)) {
+            return fail(ErrorCode::integrity,
+                        concat({"target ", path, " describes ", core_target_path(release.release, part)}));
+        }
+        if (!newest || release.release > newest->release) newest = release;
+    }
+    if (!newest) return fail(ErrorCode::not_found, "the bundle's targets metadata lists no core release");
+    std::map<Part, tuf::TargetFile> parts;
+    for (const Part part : {Part::uki, Part::verity, Part::root}) {
+        const std::string path = core_target_path(newest->release, part);
+        const auto found = targets.targets.find(path);
+        if (found == targets.targets.end()) {
+            return fail(ErrorCode::not_found,
+                        concat({"core release ", std::to_string(newest->release), " has no ", path}));
+        }
+        auto core = parse_core_custom(found->second.custom);
+        if (!core || !core->has_value() || (*core)->first != *newest) {
+            return fail(ErrorCode::integrity, concat({"the targets of core release ", std::to_string(newest->release),
+                                                      " do not describe the same image"}));
+        }
+        parts.emplace(part, found->second);
+    }
+    return std::pair{*newest, std::move(parts)};
+}
+
+Result<void> check_payload(const bundle::Bundle& bundle, bundle::EntryType type, const tuf::TargetFile& target,
+                           const std::string& what, bundle::Entry& entry) {
+    auto found = bundle.layout().find(type);
+    if (!found) return fail(found.error());
+    entry = *found;
+    auto check = tuf::LengthAndHashCheck::start(target.length, target.hashes, what);
+    if (!check) return fail(check.error());
+    if (static_cast<std::uint64_t>(target.length) != entry.length) {
+        return fail(ErrorCode::integrity,
+                    concat({what, " is ", std::to_string(entry.length),
+                            " bytes in the bundle, but the signed metadata says ", std::to_string(target.length)}));
+    }
+    auto streamed = bundle.copy_entry(entry, -1, [&check](std::string_view chunk) -> Result<void> {
+        check->update(chunk);
+        return {};
+    });
+    if (!streamed) return fail(streamed.error());
+    return check->finish();
+}
+
+}  // namespace
+
+Result<VerifiedBundle> verify_bundle(const bundle::Bundle& bundle, std::string_view trusted_root,
+                                     tuf::UnixSeconds now) {
+    auto trusted = tuf::TrustedMetadataSet::create(trusted_root, now);
+    if (!trusted) return fail(trusted.error());
+    VerifiedBundle verified;
+    verified.newest_root = std::string(trusted_root);
+    for (const bundle::Entry& entry : bundle.layout().roots()) {
+        auto bytes = bundle.read_entry(entry);
+        if (!bytes) return fail(bytes.error());
+        auto root = tuf::parse_root(*bytes);
+        if (!root) return fail(ErrorCode::parse, concat({"a root in the bundle: ", root.error().message}));
+        // Roots the core already has are skipped; the next one must be exactly one version on.
+        if (root->signed_part.common.version <= trusted->root().common.version) continue;
+        if (auto updated = trusted->update_root(*bytes); !updated) return fail(updated.error());
+        verified.newest_root = std::move(*bytes);
+    }
+    verified.root_version = trusted->root().common.version;
+    auto timestamp = read_metadata(bundle, bundle::EntryType::timestamp);
+    if (!timestamp) return fail(timestamp.error());
+    if (auto updated = trusted->update_timestamp(*timestamp); !updated) return fail(updated.error());
+    auto snapshot = read_metadata(bundle, bundle::EntryType::snapshot);
+    if (!snapshot) return fail(snapshot.error());
+    if (auto updated = trusted->update_snapshot(*snapshot); !updated) return fail(updated.error());
+    auto targets_bytes = read_metadata(bundle, bundle::EntryType::targets);
+    if (!targets_bytes) return fail(targets_bytes.error());
+    if (auto updated = trusted->update_targets(*targets_bytes); !updated) return fail(updated.error());
+    const tuf::Targets* targets = trusted->targets("targets");
+    if (targets == nullptr) return fail(ErrorCode::internal, "the trusted targets vanished");
+    verified.targets_version = targets->common.version;
+
+    auto newest = newest_release(*targets);
+    if (!newest) return fail(newest.error());
+    verified.release = newest->first;
+    const std::string name = concat({"core release ", std::to_string(verified.release.release), " "});
+    for (auto [type, part, into] : {std::tuple{bundle::EntryType::uki, Part::uki, &verified.uki},
+                                    std::tuple{bundle::EntryType::verity, Part::verity, &verified.verity},
+                                    std::tuple{bundle::EntryType::root_image, Part::root, &verified.root}}) {
+        into->target = newest->second.at(part);
+        auto checked =
+            check_payload(bundle, type, into->target, concat({name, std::string(part_name(part))}), into->entry);
+        if (!checked) return fail(checked.error());
+    }
+    return verified;
+}
+
+}  // namespace bulkhead::update

@@ -1,0 +1,40 @@
+// Verifies an update bundle before any byte of it is used: its TUF metadata against the root
+// of trust the core already holds (the root walk through any newer roots the bundle carries,
+// then timestamp, snapshot and targets, with every signature, version and expiry rule of
+// tuf::TrustedMetadataSet), then the newest core release the targets list, then the bundle's
+// UKI, verity tree and root image against that release's lengths and hashes. How the bundle
+// arrived (a USB stick, an update VM, a mirror) does not matter.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+#include "bundle/bundle.hpp"
+#include "tuf/metadata.hpp"
+#include "tuf/time.hpp"
+#include "update/core_release.hpp"
+
+namespace bulkhead::update {
+
+struct VerifiedPart {
+    bundle::Entry entry;     // where it is in the bundle
+    tuf::TargetFile target;  // what the signed metadata says it is
+};
+
+struct VerifiedBundle {
+    CoreRelease release;
+    VerifiedPart uki;
+    VerifiedPart verity;
+    VerifiedPart root;
+    std::int64_t root_version = 0;     // of the newest trusted root after the walk
+    std::string newest_root;           // its bytes, for the caller to keep as its new root of trust
+    std::int64_t targets_version = 0;  // for the caller's own rollback checks
+};
+
+// `trusted_root` is the root.json the core trusts; `now` is the time expiry is judged by.
+// Streams every payload once to check its hashes; the caller checks again what it writes.
+Result<VerifiedBundle> verify_bundle(const bundle::Bundle& bundle, std::string_view trusted_root, tuf::UnixSeconds now);
+
+}  // namespace bulkhead::update
