@@ -32,7 +32,7 @@ declare -A allowed=(
   [tpm]="base"
   [floor]="base tpm"
   [bundle]="base"
-  [update]="base bundle crypto json tuf"
+  [update]="base bundle crypto gpt initrd json tuf"
   [guest]="base control"
   [vmimage]="base guest initramfs"
 )

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -82,12 +83,12 @@ Guid get_guid(std::string_view bytes, std::size_t at) {
 
 }  // namespace
 
-Result<std::vector<Entry>> parse_partition_table(std::string_view first_sectors, std::uint64_t disk_bytes) {
-    constexpr std::size_t kNeeded = (2 + kEntryLbas) * kSectorBytes;
-    if (first_sectors.size() < kNeeded || disk_bytes < 2 * kMiB || disk_bytes % kSectorBytes != 0) {
-        return fail(ErrorCode::parse, "the disk is too small for a GPT");
-    }
-    const std::string_view header = first_sectors.substr(kSectorBytes, kSectorBytes);
+namespace {
+
+// Checks one copy of the table: its header (primary at LBA 1, or backup at the last LBA, each
+// pointing at the other and at its own entries) and the entries' CRC; returns the used entries.
+Result<std::vector<Entry>> parse_copy(std::string_view header, std::string_view entries, std::uint64_t disk_bytes,
+                                      bool primary) {
     if (header.substr(0, 8) != "EFI PART") return fail(ErrorCode::parse, "no GPT header (signature)");
     if (load_le(header, 8, 4) != 0x00010000 || load_le(header, 12, 4) != kHeaderBytes) {
         return fail(ErrorCode::parse, "unsupported GPT header revision or size");
@@ -100,12 +101,15 @@ Result<std::vector<Entry>> parse_partition_table(std::string_view first_sectors,
     const std::uint64_t last_lba = disk_bytes / kSectorBytes - 1;
     const std::uint64_t first_usable = load_le(header, 40, 8);
     const std::uint64_t last_usable = load_le(header, 48, 8);
-    if (load_le(header, 24, 8) != 1 || load_le(header, 72, 8) != 2 || load_le(header, 80, 4) != kEntryCount ||
-        load_le(header, 84, 4) != kEntryBytes || first_usable < 2 + kEntryLbas || last_usable >= last_lba ||
-        first_usable > last_usable) {
+    const std::uint64_t my_lba = primary ? 1 : last_lba;
+    const std::uint64_t other_lba = primary ? last_lba : 1;
+    const std::uint64_t entries_lba = primary ? 2 : last_lba - kEntryLbas;
+    if (load_le(header, 24, 8) != my_lba || load_le(header, 32, 8) != other_lba ||
+        load_le(header, 72, 8) != entries_lba || load_le(header, 80, 4) != kEntryCount ||
+        load_le(header, 84, 4) != kEntryBytes || first_usable < 2 + kEntryLbas ||
+        last_usable >= last_lba - kEntryLbas || first_usable > last_usable) {
         return fail(ErrorCode::parse, "the GPT header describes a layout we do not write or read");
     }
-    const std::string_view entries = first_sectors.substr(2 * kSectorBytes, std::size_t{kEntryCount} * kEntryBytes);
     if (crc32(reinterpret_cast<const unsigned char*>(entries.data()), entries.size()) != load_le(header, 88, 4)) {
         return fail(ErrorCode::parse, "the GPT entries' CRC does not match");
     }
@@ -135,17 +139,117 @@ Result<std::vector<Entry>> parse_partition_table(std::string_view first_sectors,
     return used;
 }
 
-Result<std::vector<Entry>> read_partition_table(int fd, std::uint64_t disk_bytes) {
-    std::string sectors((2 + kEntryLbas) * kSectorBytes, '\0');
+constexpr std::size_t kEntriesBytes = std::size_t{kEntryCount} * kEntryBytes;
+
+Result<std::string> read_exactly(int fd, std::uint64_t offset, std::size_t size) {
+    std::string bytes(size, '\0');
     std::size_t done = 0;
-    while (done < sectors.size()) {
-        const ssize_t got = ::pread(fd, sectors.data() + done, sectors.size() - done, static_cast<off_t>(done));
+    while (done < size) {
+        const ssize_t got = ::pread(fd, bytes.data() + done, size - done, static_cast<off_t>(offset + done));
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) return fail(Error::from_errno(errno, "reading the partition table"));
         if (got == 0) return fail(ErrorCode::parse, "the disk is too small for a GPT");
         done += static_cast<std::size_t>(got);
     }
-    return parse_partition_table(sectors, disk_bytes);
+    return bytes;
+}
+
+// One copy of the table as it is on the disk: header sector and entries.
+struct RawCopy {
+    std::string header;
+    std::string entries;
+};
+
+Result<RawCopy> read_copy(int fd, std::uint64_t disk_bytes, bool primary) {
+    const std::uint64_t last_lba = disk_bytes / kSectorBytes - 1;
+    auto header = read_exactly(fd, (primary ? 1 : last_lba) * kSectorBytes, kSectorBytes);
+    if (!header) return fail(header.error());
+    auto entries = read_exactly(fd, (primary ? 2 : last_lba - kEntryLbas) * kSectorBytes, kEntriesBytes);
+    if (!entries) return fail(entries.error());
+    return RawCopy{std::move(*header), std::move(*entries)};
+}
+
+}  // namespace
+
+Result<std::vector<Entry>> parse_partition_table(std::string_view first_sectors, std::uint64_t disk_bytes) {
+    constexpr std::size_t kNeeded = (2 + kEntryLbas) * kSectorBytes;
+    if (first_sectors.size() < kNeeded || disk_bytes < 2 * kMiB || disk_bytes % kSectorBytes != 0) {
+        return fail(ErrorCode::parse, "the disk is too small for a GPT");
+    }
+    return parse_copy(first_sectors.substr(kSectorBytes, kSectorBytes),
+                      first_sectors.substr(2 * kSectorBytes, kEntriesBytes), disk_bytes, true);
+}
+
+Result<std::vector<Entry>> read_partition_table(int fd, std::uint64_t disk_bytes) {
+    if (disk_bytes < 2 * kMiB || disk_bytes % kSectorBytes != 0) {
+        return fail(ErrorCode::parse, "the disk is too small for a GPT");
+    }
+    auto primary = read_copy(fd, disk_bytes, true);
+    if (!primary) return fail(primary.error());
+    auto parsed = parse_copy(primary->header, primary->entries, disk_bytes, true);
+    if (parsed) return parsed;
+    // A primary table torn by a crash while set_partition_uuids rewrote it: the backup, which
+    // is always written first, holds the complete table.
+    auto backup = read_copy(fd, disk_bytes, false);
+    if (!backup) return fail(parsed.error());
+    auto from_backup = parse_copy(backup->header, backup->entries, disk_bytes, false);
+    if (!from_backup) {
+        return fail(ErrorCode::parse,
+                    concat({"primary GPT: ", parsed.error().message, "; backup GPT: ", from_backup.error().message}));
+    }
+    return from_backup;
+}
+
+Result<void> set_partition_uuids(int fd, std::uint64_t disk_bytes,
+                                 const std::vector<std::pair<std::uint32_t, Guid>>& changes) {
+    auto current = read_partition_table(fd, disk_bytes);
+    if (!current) return fail(current.error());
+    auto primary = read_copy(fd, disk_bytes, true);
+    if (!primary) return fail(primary.error());
+    auto backup = read_copy(fd, disk_bytes, false);
+    if (!backup) return fail(backup.error());
+    const bool primary_good = parse_copy(primary->header, primary->entries, disk_bytes, true).has_value();
+    std::string entries = primary_good ? primary->entries : backup->entries;
+    for (const auto& [number, uuid] : changes) {
+        const bool exists = std::any_of(current->begin(), current->end(),
+                                        [number = number](const Entry& entry) { return entry.number == number; });
+        if (!exists) return fail(ErrorCode::not_found, "no GPT partition " + std::to_string(number));
+        for (const Entry& other : *current) {
+            const bool changed_too = std::any_of(changes.begin(), changes.end(),
+                                                 [&other](const auto& change) { return change.first == other.number; });
+            if (!changed_too && other.uuid == uuid) {
+                return fail(ErrorCode::invalid_argument, concat({"partition ", std::to_string(other.number),
+                                                                 " already has the UUID ", guid_text(uuid)}));
+            }
+        }
+        put_guid(reinterpret_cast<unsigned char*>(entries.data()) + std::size_t{number - 1} * kEntryBytes + 16, uuid);
+    }
+    const std::uint32_t entries_crc = crc32(reinterpret_cast<const unsigned char*>(entries.data()), entries.size());
+    // Both headers are rebuilt from the good copy's fields; only the CRCs and positions differ.
+    const std::string& model = primary_good ? primary->header : backup->header;
+    const std::uint64_t last_lba = disk_bytes / kSectorBytes - 1;
+    auto make_header = [&](bool for_primary) {
+        std::vector<unsigned char> sector(model.begin(), model.end());
+        store_le(&sector[24], for_primary ? 1 : last_lba, 8);
+        store_le(&sector[32], for_primary ? last_lba : 1, 8);
+        store_le(&sector[72], for_primary ? 2 : last_lba - kEntryLbas, 8);
+        store_le(&sector[88], entries_crc, 4);
+        store_le(&sector[16], 0, 4);
+        store_le(&sector[16], crc32(sector.data(), kHeaderBytes), 4);
+        return sector;
+    };
+    const std::vector<unsigned char> entry_bytes(entries.begin(), entries.end());
+    // The backup first: whenever the primary is torn, the backup is complete and readers use it.
+    for (const bool for_primary : {false, true}) {
+        const std::uint64_t entries_at = (for_primary ? 2 : last_lba - kEntryLbas) * kSectorBytes;
+        if (auto written = write_at(fd, entry_bytes, entries_at); !written) return fail(written.error());
+        if (auto written = write_at(fd, make_header(for_primary), (for_primary ? 1 : last_lba) * kSectorBytes);
+            !written) {
+            return fail(written.error());
+        }
+        if (::fdatasync(fd) != 0) return fail(Error::from_errno(errno, "syncing the partition table"));
+    }
+    return {};
 }
 
 Result<Guid> parse_guid(std::string_view text) {

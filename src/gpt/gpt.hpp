@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.hpp"
@@ -72,10 +73,16 @@ struct Entry {
     std::string name;  // its ASCII part; other characters become '?'
 };
 
-// Reads the primary table of a disk of `disk_bytes` from `fd`: the header's signature, size,
-// CRC and position, the entries' CRC, and every used entry inside the usable area. The backup
-// table is not consulted (a disk whose primary table is bad does not boot).
+// Reads the table of a disk of `disk_bytes` from `fd`: the header's signature, size, CRC and
+// position, the entries' CRC, and every used entry inside the usable area. The primary copy is
+// read first; only when it is damaged (torn by a crash during set_partition_uuids) the backup.
 Result<std::vector<Entry>> read_partition_table(int fd, std::uint64_t disk_bytes);
+
+// Gives partitions (by number) new unique GUIDs, refusing a GUID another partition keeps. The
+// backup copy is written and synced before the primary, so a crash at any moment leaves at
+// least one complete copy, the old table or the new one.
+Result<void> set_partition_uuids(int fd, std::uint64_t disk_bytes,
+                                 const std::vector<std::pair<std::uint32_t, Guid>>& changes);
 
 // The same, from the first 34 sectors of a disk already read (for tests and fuzzing).
 Result<std::vector<Entry>> parse_partition_table(std::string_view first_sectors, std::uint64_t disk_bytes);

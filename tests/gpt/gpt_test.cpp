@@ -114,6 +114,61 @@ TEST(Gpt, WhatWeWriteReadsBackAndDamageIsFound) {
     EXPECT_FALSE(parse_partition_table(good, 1 << 20));  // a disk smaller than the table says
 }
 
+TEST(Gpt, UuidsChangeWithBothCopiesAndATornPrimaryFallsBackToTheBackup) {
+    const testing::TempDir dir;
+    const DiskLayout layout = sample_layout();
+    const std::string disk = (dir.path() / "disk.img").string();
+    const UniqueFd fd(::open(disk.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    ASSERT_EQ(::ftruncate(fd.get(), static_cast<off_t>(disk_bytes(layout))), 0);
+    ASSERT_TRUE(write_partition_table(fd.get(), layout));
+    const Guid new_root = guid_from_bytes(std::string(16, '\x17'));
+    const Guid new_verity = guid_from_bytes(std::string(16, '\x29'));
+    auto changed = set_partition_uuids(fd.get(), disk_bytes(layout), {{2, new_root}, {3, new_verity}});
+    ASSERT_TRUE(changed) << changed.error().message;
+    auto entries = read_partition_table(fd.get(), disk_bytes(layout));
+    ASSERT_TRUE(entries) << entries.error().message;
+    EXPECT_EQ((*entries)[0].uuid, layout.partitions[0].uuid);
+    EXPECT_EQ((*entries)[1].uuid, new_root);
+    EXPECT_EQ((*entries)[2].uuid, new_verity);
+    // Independent readers agree, and find both copies consistent.
+    auto verified = run_program({"/usr/sbin/sgdisk", "--verify", disk});
+    ASSERT_TRUE(verified);
+    EXPECT_NE(verified->out.find("No problems found"), std::string::npos) << verified->out << verified->err;
+    auto dumped = run_program_checked({"/usr/sbin/sfdisk", "--json", disk});
+    ASSERT_TRUE(dumped);
+    std::string expected = guid_text(new_root);
+    for (char& c : expected) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(nlohmann::json::parse(dumped->out).at("partitiontable").at("partitions")[1].at("uuid"), expected);
+
+    // A crash in the middle of the primary's rewrite: its entries are torn. The backup, written
+    // first, still gives the whole table.
+    const Guid newer_root = guid_from_bytes(std::string(16, '\x33'));
+    ASSERT_TRUE(set_partition_uuids(fd.get(), disk_bytes(layout), {{2, newer_root}}));
+    const char junk[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    ASSERT_EQ(::pwrite(fd.get(), junk, sizeof junk, 2 * 512 + 128 + 16), static_cast<ssize_t>(sizeof junk));
+    auto torn = read_partition_table(fd.get(), disk_bytes(layout));
+    ASSERT_TRUE(torn) << torn.error().message;
+    EXPECT_EQ((*torn)[1].uuid, newer_root);
+    // The next change repairs the primary from the backup.
+    ASSERT_TRUE(set_partition_uuids(fd.get(), disk_bytes(layout), {{3, new_root}}));
+    const std::string first = testing::read_whole_file(disk).substr(0, 34 * 512);
+    auto primary = parse_partition_table(first, disk_bytes(layout));
+    ASSERT_TRUE(primary) << primary.error().message;
+    EXPECT_EQ((*primary)[1].uuid, newer_root);
+    EXPECT_EQ((*primary)[2].uuid, new_root);
+
+    // Refused, with nothing changed: a UUID another partition keeps, a partition that does not exist.
+    const std::string before = testing::read_whole_file(disk);
+    EXPECT_FALSE(set_partition_uuids(fd.get(), disk_bytes(layout), {{2, layout.partitions[0].uuid}}));
+    EXPECT_FALSE(set_partition_uuids(fd.get(), disk_bytes(layout), {{9, new_verity}}));
+    EXPECT_EQ(testing::read_whole_file(disk), before);
+    // Both copies damaged: no table.
+    ASSERT_EQ(::pwrite(fd.get(), junk, sizeof junk, static_cast<off_t>(disk_bytes(layout) - 512 - 32 * 512 + 200)),
+              static_cast<ssize_t>(sizeof junk));
+    ASSERT_EQ(::pwrite(fd.get(), junk, sizeof junk, 2 * 512 + 200), static_cast<ssize_t>(sizeof junk));
+    EXPECT_FALSE(read_partition_table(fd.get(), disk_bytes(layout)));
+}
+
 TEST(Gpt, BadLayoutsAreRefused) {
     DiskLayout layout = sample_layout();
     layout.partitions[0].size_bytes = 12345;

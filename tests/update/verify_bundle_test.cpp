@@ -8,9 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "../tuf_repo/repo_fixture.hpp"
-#include "support/temp_dir.hpp"
-#include "update/make_bundle.hpp"
+#include "release_fixture.hpp"
 
 namespace bulkhead::update {
 namespace {
@@ -21,73 +19,7 @@ using tuf_repo::SigningKey;
 using tuf_repo::testing::key_set;
 using tuf_repo::testing::new_key;
 
-class VerifyBundle : public ::testing::Test {
-protected:
-    void SetUp() override {
-        tuf_repo::InitOptions options;
-        options.root = key_set({&root_key});
-        options.targets = key_set({&targets_key});
-        options.snapshot = key_set({&online_key});
-        options.timestamp = key_set({&online_key});
-        auto created = Repository::create(repo(), options, now);
-        ASSERT_TRUE(created) << created.error().message;
-    }
-
-    [[nodiscard]] std::string repo() const { return (dir.path() / "repo").string(); }
-    [[nodiscard]] std::string published() const { return repo() + "/published"; }
-    [[nodiscard]] std::string trusted_root() const {
-        return testing::read_whole_file(fs::path(published()) / "metadata/1.root.json");
-    }
-
-    static std::string payload(const std::string& what, std::size_t size) {
-        std::string bytes;
-        while (bytes.size() < size) bytes += what;
-        bytes.resize(size);
-        return bytes;
-    }
-
-    // Stages a release whose three parts are made of `seed`, optionally with a wrong custom part.
-    void add_release(const CoreRelease& release, const std::string& seed,
-                     const std::optional<CoreRelease>& verity_claims = std::nullopt) {
-        auto repository = Repository::open(repo(), now);
-        ASSERT_TRUE(repository) << repository.error().message;
-        for (const auto& [part, size] :
-             {std::pair{Part::uki, 5000}, std::pair{Part::verity, 4096}, std::pair{Part::root, 12289}}) {
-            const CoreRelease& claims = part == Part::verity && verity_claims ? *verity_claims : release;
-            auto added = repository->add_target(
-                core_target_path(release.release, part),
-                tuf_repo::TargetBytes{payload(seed + std::string(part_name(part)), static_cast<std::size_t>(size))},
-                core_custom(claims, part), std::nullopt);
-            ASSERT_TRUE(added) << added.error().message;
-        }
-        ASSERT_TRUE(repository->commit());
-    }
-
-    void publish(std::initializer_list<const SigningKey*> keys) {
-        auto repository = Repository::open(repo(), now);
-        ASSERT_TRUE(repository) << repository.error().message;
-        for (const SigningKey* key : keys) ASSERT_TRUE(repository->sign(*key, {}));
-        auto published_now = repository->publish({&online_key}, {&online_key});
-        ASSERT_TRUE(published_now) << published_now.error().message;
-    }
-
-    Result<VerifiedBundle> make_and_verify(const std::string& name, std::int64_t release = 0, tuf::UnixSeconds at = 0) {
-        const std::string out = (dir.path() / name).string();
-        auto made = bundle_from_published(published(), release, out);
-        if (!made) return fail(made.error());
-        auto opened = bundle::Bundle::open(out);
-        if (!opened) return fail(opened.error());
-        return verify_bundle(*opened, trusted_root(), at == 0 ? now : at);
-    }
-
-    const testing::TempDir dir;
-    const tuf::UnixSeconds now = tuf::now();
-    const SigningKey root_key = new_key();
-    const SigningKey targets_key = new_key();
-    const SigningKey online_key = new_key();
-    const CoreRelease first{1, "1.0", 1, std::string(64, '1')};
-    const CoreRelease second{2, "1.1", 2, std::string(64, '2')};
-};
+class VerifyBundle : public testing::ReleaseFixture {};
 
 TEST_F(VerifyBundle, TheNewestReleaseIsVerifiedWithItsPayloads) {
     add_release(first, "one");
@@ -128,7 +60,8 @@ TEST_F(VerifyBundle, NewerRootsInTheBundleAreWalkedFromTheTrustedOne) {
     auto verified = make_and_verify("rotated.bundle");
     ASSERT_TRUE(verified) << verified.error().message;
     EXPECT_EQ(verified->root_version, 2);
-    EXPECT_EQ(verified->newest_root, testing::read_whole_file(fs::path(published()) / "metadata/2.root.json"));
+    EXPECT_EQ(verified->newest_root,
+              bulkhead::testing::read_whole_file(fs::path(published()) / "metadata/2.root.json"));
 }
 
 TEST_F(VerifyBundle, ATamperedPayloadIsRefused) {
@@ -177,7 +110,8 @@ TEST_F(VerifyBundle, AnotherRepositorysBundleIsNotTrusted) {
         ASSERT_TRUE(repository->sign(other_targets, {}));
         ASSERT_TRUE(repository->publish({&online_key}, {&online_key}));
     }
-    const std::string other_trusted = testing::read_whole_file(fs::path(other_repo) / "published/metadata/1.root.json");
+    const std::string other_trusted =
+        bulkhead::testing::read_whole_file(fs::path(other_repo) / "published/metadata/1.root.json");
     auto opened = bundle::Bundle::open(out);
     ASSERT_TRUE(opened);
     auto verified = verify_bundle(*opened, other_trusted, now);
