@@ -32,7 +32,8 @@ declare -A allowed=(
   [tpm]="base"
   [floor]="base tpm"
   [bundle]="base"
-  [update]="base bundle crypto gpt initrd json tuf"
+  [boot]="base"
+  [update]="base boot bundle crypto gpt image initrd json tuf"
   [guest]="base control"
   [vmimage]="base guest initramfs"
 )

@@ -53,6 +53,8 @@ Result<std::vector<PeSection>> read_pe_sections(std::string_view image) {
         section.name = std::string(raw_name.substr(0, raw_name.find('\0')));
         section.size = load_le(header, 8, 4);
         section.address = image_base + load_le(header, 12, 4);
+        section.file_size = load_le(header, 16, 4);
+        section.file_offset = load_le(header, 20, 4);
         result.push_back(std::move(section));
     }
     return result;
@@ -107,6 +109,44 @@ Result<void> assemble_uki(const UkiParts& parts, const std::string& output, cons
     std::filesystem::remove(cmdline_file, ignored);
     std::filesystem::remove(osrel_file, ignored);
     return {};
+}
+
+}  // namespace bulkhead::image
+
+namespace bulkhead::image {
+
+Result<std::string> read_uki_command_line(const std::string& path) {
+    constexpr std::size_t kHeaderBytes = 65536;
+    constexpr std::uint64_t kMaxCommandLine = 4096;
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW));
+    if (!fd.valid()) return fail(Error::from_errno(errno, "opening " + path));
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+        return fail(ErrorCode::invalid_argument, path + " is not a regular file");
+    }
+    const auto file_size = static_cast<std::uint64_t>(info.st_size);
+    std::string headers(static_cast<std::size_t>(std::min<std::uint64_t>(kHeaderBytes, file_size)), '\0');
+    if (::pread(fd.get(), headers.data(), headers.size(), 0) != static_cast<ssize_t>(headers.size())) {
+        return fail(Error::from_errno(errno, "reading " + path));
+    }
+    auto sections = read_pe_sections(headers);
+    if (!sections) return fail(ErrorCode::parse, path + ": " + sections.error().message);
+    for (const PeSection& section : *sections) {
+        if (section.name != ".cmdline") continue;
+        const std::uint64_t size = std::min(section.size, section.file_size);
+        if (size > kMaxCommandLine || section.file_offset > file_size || size > file_size - section.file_offset) {
+            return fail(ErrorCode::parse, path + ": the .cmdline section is out of bounds or too large");
+        }
+        std::string text(static_cast<std::size_t>(size), '\0');
+        if (::pread(fd.get(), text.data(), text.size(), static_cast<off_t>(section.file_offset)) !=
+            static_cast<ssize_t>(text.size())) {
+            return fail(Error::from_errno(errno, "reading " + path));
+        }
+        while (!text.empty() && (text.back() == '\0' || text.back() == '\n')) text.pop_back();
+        if (text.find('\0') != std::string::npos) return fail(ErrorCode::parse, path + ": the .cmdline holds a NUL");
+        return text;
+    }
+    return fail(ErrorCode::not_found, path + " has no .cmdline section");
 }
 
 }  // namespace bulkhead::image

@@ -83,6 +83,7 @@ Result<Found> find_partitions(const std::string& sys, const std::string& dev, co
     }
     if (root_disk != verity_disk)
         return fail(ErrorCode::invalid_argument, "the root and verity partitions are on different disks");
+    found.disk = concat({dev, "/", root_disk});
     return found;
 }
 

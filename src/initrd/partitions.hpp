@@ -13,6 +13,7 @@ namespace bulkhead::initrd {
 struct Found {
     std::string root;    // "/dev/vda2"
     std::string verity;  // "/dev/vda3"
+    std::string disk;    // "/dev/vda", the whole disk both are on
 };
 
 // `sys` and `dev` are the roots of sysfs and devtmpfs ("/sys", "/dev"; a fake tree in tests).

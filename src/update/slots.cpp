@@ -80,6 +80,8 @@ bool Slot::holds(std::string_view root_hash) const {
 
 std::string_view install_step_name(InstallStep step) noexcept {
     switch (step) {
+        case InstallStep::entries_removed: return "entries-removed";
+        case InstallStep::entry_added: return "entry-added";
         case InstallStep::emptied: return "emptied";
         case InstallStep::written: return "written";
         case InstallStep::verified: return "verified";

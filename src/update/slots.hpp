@@ -31,10 +31,12 @@ Result<std::vector<Slot>> read_slots(int disk_fd, std::uint64_t disk_bytes);
 
 // The steps of install_into_slot, in order. Each is durable before the next starts.
 enum class InstallStep {
-    emptied,   // the slot's UUIDs are random: no image finds it any more
-    written,   // root and verity written and synced
-    verified,  // read back from the disk and matched against the signed hashes
-    switched,  // the UUIDs now name the new image
+    entries_removed,  // (CoreDisk::install) the boot entries of the slot's old image are gone
+    emptied,          // the slot's UUIDs are random: no image finds it any more
+    written,          // root and verity written and synced
+    verified,         // read back from the disk and matched against the signed hashes
+    switched,         // the UUIDs now name the new image
+    entry_added,      // (CoreDisk::install) the new image's boot entry is in place, with its tries
 };
 std::string_view install_step_name(InstallStep step) noexcept;
 

@@ -50,7 +50,8 @@ protected:
 
     // Stages a release whose three parts are made of `seed`, optionally with a wrong custom part.
     void add_release(const CoreRelease& release, const std::string& seed,
-                     const std::optional<CoreRelease>& verity_claims = std::nullopt) {
+                     const std::optional<CoreRelease>& verity_claims = std::nullopt,
+                     const std::optional<std::string>& uki = std::nullopt) {
         auto repository = Repository::open(repo(), now);
         ASSERT_TRUE(repository) << repository.error().message;
         for (const auto& [part, size] :
@@ -58,7 +59,9 @@ protected:
             const CoreRelease& claims = part == Part::verity && verity_claims ? *verity_claims : release;
             auto added = repository->add_target(
                 core_target_path(release.release, part),
-                tuf_repo::TargetBytes{payload(seed + std::string(part_name(part)), static_cast<std::size_t>(size))},
+                tuf_repo::TargetBytes{part == Part::uki && uki ? *uki
+                                                               : payload(seed + std::string(part_name(part)),
+                                                                         static_cast<std::size_t>(size))},
                 core_custom(claims, part), std::nullopt);
             ASSERT_TRUE(added) << added.error().message;
         }

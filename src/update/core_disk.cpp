@@ -1,0 +1,244 @@
+#include "update/core_disk.hpp"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+
+#include "base/text.hpp"
+#include "image/uki.hpp"
+#include "tuf/trusted_set.hpp"
+
+namespace bulkhead::update {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kTempPrefix = ".bulkhead-";
+
+// A private scratch directory for UKIs copied off the ESP, removed with everything in it.
+class ScratchDir {
+public:
+    static Result<ScratchDir> make() {
+        std::string pattern = (fs::temp_directory_path() / "bulkhead-update-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) return fail(Error::from_errno(errno, "creating a scratch directory"));
+        return ScratchDir(std::move(pattern));
+    }
+    ScratchDir(ScratchDir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+    ScratchDir& operator=(ScratchDir&&) = delete;
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    ~ScratchDir() {
+        if (path_.empty()) return;
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    [[nodiscard]] std::string file(const std::string& name) const { return concat({path_, "/", name}); }
+
+private:
+    explicit ScratchDir(std::string path) : path_(std::move(path)) {}
+    std::string path_;
+};
+
+std::string entry_path(const std::string& name) { return concat({boot::kEntriesDir, "/", name}); }
+
+}  // namespace
+
+Result<CoreDisk> CoreDisk::open(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW));
+    if (!fd.valid()) return fail(Error::from_errno(errno, "opening " + path));
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0) return fail(Error::from_errno(errno, "reading " + path));
+    std::uint64_t size = 0;
+    if (S_ISREG(info.st_mode)) {
+        size = static_cast<std::uint64_t>(info.st_size);
+    } else if (S_ISBLK(info.st_mode)) {
+        if (::ioctl(fd.get(), BLKGETSIZE64, &size) != 0) return fail(Error::from_errno(errno, "sizing " + path));
+    } else {
+        return fail(ErrorCode::invalid_argument, path + " is neither a disk image file nor a block device");
+    }
+    auto entries = gpt::read_partition_table(fd.get(), size);
+    if (!entries) return fail(ErrorCode::parse, concat({path, ": ", entries.error().message}));
+    auto esp_type = gpt::parse_guid(gpt::kEspType);
+    const gpt::Entry* esp = nullptr;
+    for (const gpt::Entry& entry : *entries) {
+        if (entry.type == *esp_type) {
+            if (esp != nullptr) return fail(ErrorCode::parse, path + " has two EFI system partitions");
+            esp = &entry;
+        }
+    }
+    if (esp == nullptr) return fail(ErrorCode::not_found, path + " has no EFI system partition");
+    const std::uint64_t esp_offset = esp->first_lba * gpt::kSectorBytes;
+    return CoreDisk(std::move(fd), path, size, esp_offset);
+}
+
+Result<initrd::BootArgs> CoreDisk::entry_image(const std::string& file_name) const {
+    auto scratch = ScratchDir::make();
+    if (!scratch) return fail(scratch.error());
+    const std::string local = scratch->file("entry.efi");
+    if (auto copied = esp_.get(entry_path(file_name), local); !copied) return fail(copied.error());
+    auto command_line = image::read_uki_command_line(local);
+    if (!command_line) return fail(command_line.error());
+    return initrd::parse_boot_args(*command_line);
+}
+
+Result<DiskStatus> CoreDisk::status() const {
+    DiskStatus status;
+    auto slots = read_slots(fd_.get(), size_);
+    if (!slots) return fail(slots.error());
+    status.slots = std::move(*slots);
+    auto names = esp_.list(boot::kEntriesDir);
+    if (!names) {
+        if (names.error().code == ErrorCode::not_found) return status;
+        return fail(names.error());
+    }
+    std::vector<boot::BootEntry> entries;
+    for (const std::string& name : *names) {
+        auto entry = boot::parse_entry_name(name);
+        if (!entry) {
+            if (entry.error().code != ErrorCode::not_found) status.unreadable.push_back(entry.error().message);
+            continue;
+        }
+        entries.push_back(*entry);
+    }
+    for (const boot::BootEntry& entry : boot::boot_order(std::move(entries))) {
+        auto image = entry_image(entry.file_name());
+        if (!image) {
+            status.unreadable.push_back(concat({entry.file_name(), ": ", image.error().message}));
+            continue;
+        }
+        InstalledEntry installed{.entry = entry, .image = std::move(*image), .slot = std::nullopt};
+        for (const Slot& slot : status.slots) {
+            if (slot.holds(installed.image.root_hash)) installed.slot = slot.name;
+        }
+        status.entries.push_back(std::move(installed));
+    }
+    return status;
+}
+
+Result<void> CoreDisk::install(const bundle::Bundle& bundle, const VerifiedBundle& verified, char slot,
+                               const std::function<Result<void>(InstallStep)>& after_step) const {
+    auto step = [&after_step](InstallStep done) -> Result<void> {
+        return after_step ? after_step(done) : Result<void>{};
+    };
+    auto status = this->status();
+    if (!status) return fail(status.error());
+    const Slot* target = nullptr;
+    for (const Slot& candidate : status->slots) {
+        if (candidate.name == slot) target = &candidate;
+    }
+    if (target == nullptr) return fail(ErrorCode::invalid_argument, "the slot must be a or b");
+    auto new_root_hash = hex_decode(verified.release.root_hash);
+    if (!new_root_hash) return fail(ErrorCode::parse, "the release's root hash is not hex");
+    for (const Slot& candidate : status->slots) {
+        if (candidate.name != slot && candidate.holds(*new_root_hash)) {
+            return fail(ErrorCode::invalid_argument, concat({"core release ", std::to_string(verified.release.release),
+                                                             " is already in slot ", std::string(1, candidate.name)}));
+        }
+    }
+    // The slot may already hold the image from an install stopped before its entry was added:
+    // then only the entry is missing.
+    const bool resume = target->holds(*new_root_hash);
+    for (const InstalledEntry& installed : status->entries) {
+        if (installed.entry.release == verified.release.release) {
+            return fail(ErrorCode::invalid_argument,
+                        concat({"core release ", std::to_string(verified.release.release),
+                                " already has the boot entry ", installed.entry.file_name()}));
+        }
+    }
+
+    // The UKI first, checked against the signed metadata as it is copied out, so that a bad
+    // bundle is refused before the slot is touched.
+    auto scratch = ScratchDir::make();
+    if (!scratch) return fail(scratch.error());
+    const std::string uki = scratch->file("bulkhead.efi");
+    {
+        const UniqueFd out(::open(uki.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        if (!out.valid()) return fail(Error::from_errno(errno, "creating " + uki));
+        auto check =
+            tuf::LengthAndHashCheck::start(verified.uki.target.length, verified.uki.target.hashes,
+                                           concat({"core release ", std::to_string(verified.release.release), " uki"}));
+        if (!check) return fail(check.error());
+        auto copied =
+            bundle.copy_entry(verified.uki.entry, out.get(), [&check](std::string_view chunk) -> Result<void> {
+                check->update(chunk);
+                return {};
+            });
+        if (!copied) return fail(copied.error());
+        if (auto checked = check->finish(); !checked) return checked;
+    }
+    auto command_line = image::read_uki_command_line(uki);
+    if (!command_line) return fail(command_line.error());
+    auto args = initrd::parse_boot_args(*command_line);
+    if (!args) return fail(ErrorCode::parse, concat({"the release's kernel image: ", args.error().message}));
+    if (hex_encode(args->root_hash) != verified.release.root_hash ||
+        args->security_version != verified.release.security_version || args->version != verified.release.version) {
+        return fail(ErrorCode::integrity,
+                    concat({"the kernel image of core release ", std::to_string(verified.release.release),
+                            " boots another image than its metadata describes"}));
+    }
+
+    // 1. Nothing may start the slot's old image once its data starts to change; leftovers of an
+    //    earlier, interrupted install go too. (When resuming, the slot's image is the new one.)
+    auto names = esp_.list(boot::kEntriesDir);
+    if (!names && names.error().code == ErrorCode::not_found) {
+        if (auto made = esp_.make_dirs({"EFI", boot::kEntriesDir}); !made) return made;
+        names = std::vector<std::string>{};
+    }
+    if (!names) return fail(names.error());
+    for (const std::string& name : *names) {
+        if (name.starts_with(kTempPrefix)) {
+            if (auto removed = esp_.remove(entry_path(name)); !removed) return removed;
+        }
+    }
+    for (const InstalledEntry& installed : status->entries) {
+        if (installed.slot == slot && !resume) {
+            if (auto removed = esp_.remove(entry_path(installed.entry.file_name())); !removed) return removed;
+        }
+    }
+    if (auto told = step(InstallStep::entries_removed); !told) return told;
+
+    // 2. The slot.
+    if (!resume) {
+        if (auto written = install_into_slot(fd_.get(), size_, slot, bundle, verified, after_step); !written) {
+            return written;
+        }
+    }
+
+    // 3. The entry: written under a name systemd-boot ignores, then renamed into place.
+    const boot::BootEntry entry{
+        .release = verified.release.release, .tries_left = boot::kDefaultTries, .tries_done = 0};
+    const std::string temporary = concat({kTempPrefix, std::to_string(entry.release), ".tmp"});
+    if (auto put = esp_.put(uki, entry_path(temporary)); !put) return put;
+    if (auto renamed = esp_.rename(entry_path(temporary), entry.file_name()); !renamed) return renamed;
+    return step(InstallStep::entry_added);
+}
+
+Result<boot::BootEntry> CoreDisk::rename_entry(std::int64_t release, const boot::BootEntry& to) const {
+    auto names = esp_.list(boot::kEntriesDir);
+    if (!names) return fail(names.error());
+    for (const std::string& name : *names) {
+        auto entry = boot::parse_entry_name(name);
+        if (!entry || entry->release != release) continue;
+        if (*entry == to) return to;
+        if (auto renamed = esp_.rename(entry_path(name), to.file_name()); !renamed) return fail(renamed.error());
+        return to;
+    }
+    return fail(ErrorCode::not_found, concat({"core release ", std::to_string(release), " has no boot entry"}));
+}
+
+Result<boot::BootEntry> CoreDisk::bless(std::int64_t release) const {
+    return rename_entry(release, boot::BootEntry{.release = release, .tries_left = std::nullopt, .tries_done = 0});
+}
+
+Result<boot::BootEntry> CoreDisk::retire(std::int64_t release) const {
+    return rename_entry(release, boot::BootEntry{.release = release, .tries_left = 0, .tries_done = 0});
+}
+
+}  // namespace bulkhead::update

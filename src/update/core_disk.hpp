@@ -1,0 +1,73 @@
+// A Bulkhead disk as the update tool sees it: the two slots (partition table), the boot entries
+// on the EFI system partition, and which slot each entry's image is in. Each entry's image is
+// known from its unified kernel image's own signed command line (root hash, version, security
+// version), never from its file name alone.
+//
+// Works on the running core's disk and on a disk image on a build machine alike.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "boot/boot_entries.hpp"
+#include "boot/esp.hpp"
+#include "bundle/bundle.hpp"
+#include "initrd/boot_args.hpp"
+#include "update/slots.hpp"
+#include "update/verify_bundle.hpp"
+
+namespace bulkhead::update {
+
+struct InstalledEntry {
+    boot::BootEntry entry;
+    initrd::BootArgs image;    // from the entry's .cmdline
+    std::optional<char> slot;  // the slot holding that image; none when it is gone
+};
+
+struct DiskStatus {
+    std::vector<Slot> slots;
+    std::vector<InstalledEntry> entries;  // in the order systemd-boot starts them
+    std::vector<std::string> unreadable;  // our entries whose image could not be read (named, with why)
+};
+
+class CoreDisk {
+public:
+    // `path` is a disk image file or a whole-disk block device, opened read-write.
+    static Result<CoreDisk> open(const std::string& path);
+
+    [[nodiscard]] Result<DiskStatus> status() const;
+
+    // Installs a verified bundle into `slot`: removes the boot entries of the image the slot
+    // held, writes the slot (install_into_slot), then adds the new image's entry with
+    // boot::kDefaultTries tries. The UKI is checked against the signed metadata again as it is
+    // copied out of the bundle, and its command line must name the release's root hash and
+    // security version. `after_step` as for install_into_slot, with the two entry steps.
+    [[nodiscard]] Result<void> install(const bundle::Bundle& bundle, const VerifiedBundle& verified, char slot,
+                                       const std::function<Result<void>(InstallStep)>& after_step) const;
+
+    // Drops the try counter from the entry of `release`: it is known to come up.
+    [[nodiscard]] Result<boot::BootEntry> bless(std::int64_t release) const;
+
+    // Marks the entry of `release` as having no tries left, so systemd-boot starts the next one.
+    [[nodiscard]] Result<boot::BootEntry> retire(std::int64_t release) const;
+
+    [[nodiscard]] const std::string& path() const { return path_; }
+
+private:
+    CoreDisk(UniqueFd fd, std::string path, std::uint64_t size, std::uint64_t esp_offset)
+        : fd_(std::move(fd)), path_(std::move(path)), size_(size), esp_(path_, esp_offset) {}
+    [[nodiscard]] Result<initrd::BootArgs> entry_image(const std::string& file_name) const;
+    [[nodiscard]] Result<boot::BootEntry> rename_entry(std::int64_t release, const boot::BootEntry& to) const;
+
+    UniqueFd fd_;
+    std::string path_;
+    std::uint64_t size_;
+    boot::Esp esp_;
+};
+
+}  // namespace bulkhead::update
