@@ -22,7 +22,8 @@ CommandRunner register_repo(CLI::App& app);
 // `bulkhead keys secureboot-init` (added to the `keys` noun) and `bulkhead image build`.
 CommandRunner register_image(CLI::App& app, CLI::App& keys);
 
-// `bulkhead system publish | bundle | check-bundle`: system core releases and update bundles.
+// `bulkhead system publish | bundle | check-bundle | update | status | bless | rollback`: system
+// core releases, update bundles and A/B updates.
 CommandRunner register_system(CLI::App& app);
 
 // `bulkhead app add | list | start | stop | status | logs | remove | permissions | grant | revoke`

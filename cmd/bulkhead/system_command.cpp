@@ -1,18 +1,25 @@
-// `bulkhead system publish | bundle | check-bundle`: core releases as TUF targets, update
-// bundles made from a published repository, and the core's verification of a bundle
-// (docs/UPDATES.md). Installing a bundle into a slot is not built yet.
+// `bulkhead system publish | bundle | check-bundle | update | status | bless | rollback`: core
+// releases as TUF targets, update bundles, and A/B updates of a core's disk with systemd-boot's
+// boot counting and the TPM anti-rollback floor (docs/UPDATES.md). On the core these act on its
+// own disk and TPM; with --disk they act on a disk image (or device) and use no TPM unless
+// --tcti names one.
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "base/file_io.hpp"
 #include "base/text.hpp"
 #include "bundle/bundle.hpp"
+#include "floor/tpm_floor.hpp"
+#include "initrd/boot_args.hpp"
+#include "initrd/partitions.hpp"
 #include "cli/output.hpp"
 #include "commands.hpp"
 #include "json/parse.hpp"
 #include "tuf/time.hpp"
 #include "tuf_repo/repository.hpp"
+#include "update/core_disk.hpp"
 #include "update/core_release.hpp"
 #include "update/make_bundle.hpp"
 #include "update/verify_bundle.hpp"
@@ -23,6 +30,7 @@ namespace {
 
 constexpr std::size_t kMaxManifestBytes = 65536;
 constexpr std::size_t kMaxRootBytes = std::size_t{1} << 20;
+constexpr const char* kCoreTrustedRoot = "/usr/share/bulkhead/update/root.json";
 
 struct SystemOptions {
     std::string repo;
@@ -31,8 +39,75 @@ struct SystemOptions {
     std::string out;
     std::string bundle;
     std::string trusted_root;
+    std::string disk;
+    std::string slot;
+    std::string tcti;
     bool json = false;
 };
+
+// What the running core booted, from its signed kernel command line; nullopt when this is not
+// a Bulkhead core (a build machine working on a disk image).
+std::optional<initrd::BootArgs> booted_image() {
+    auto command_line = read_file_bounded("/proc/cmdline", 8192);
+    if (!command_line) return std::nullopt;
+    auto args = initrd::parse_boot_args(*command_line);
+    if (!args) return std::nullopt;
+    return *args;
+}
+
+// The disk, the booted image (on the core) and the TPM the command acts on.
+struct Target {
+    std::string disk;
+    std::optional<initrd::BootArgs> booted;
+    std::string tcti;  // empty: no TPM
+};
+
+Result<Target> target_of(const SystemOptions& options) {
+    Target target;
+    target.tcti = options.tcti;
+    if (!options.disk.empty()) {
+        target.disk = options.disk;
+        return target;
+    }
+    target.booted = booted_image();
+    if (!target.booted) {
+        return fail(ErrorCode::invalid_argument, "this is not a running Bulkhead core: give the disk with --disk");
+    }
+    auto found = initrd::find_partitions("/sys", "/dev", initrd::root_partition_uuid(target.booted->root_hash),
+                                         initrd::verity_partition_uuid(target.booted->root_hash));
+    if (!found) return fail(found.error());
+    target.disk = found->disk;
+    if (target.tcti.empty()) target.tcti = floor::default_tcti;
+    return target;
+}
+
+std::optional<std::string> booted_hash(const Target& target) {
+    if (!target.booted) return std::nullopt;
+    return target.booted->root_hash;
+}
+
+Result<std::optional<tpm::FloorReading>> read_floor(const Target& target) {
+    if (target.tcti.empty()) return std::optional<tpm::FloorReading>{};
+    auto tpm = floor::TpmFloor::open(target.tcti);
+    if (!tpm) return fail(tpm.error());
+    auto reading = tpm->read();
+    if (!reading) return fail(reading.error());
+    return std::optional<tpm::FloorReading>{*reading};
+}
+
+nlohmann::ordered_json entry_json(const update::InstalledEntry& installed) {
+    nlohmann::ordered_json entry = {{"entry", installed.entry.file_name()},
+                                    {"release", installed.entry.release},
+                                    {"version", installed.image.version},
+                                    {"security_version", installed.image.security_version},
+                                    {"root_hash", hex_encode(installed.image.root_hash)},
+                                    {"blessed", installed.entry.blessed()}};
+    entry["tries_left"] = installed.entry.tries_left ? nlohmann::ordered_json(*installed.entry.tries_left)
+                                                     : nlohmann::ordered_json(nullptr);
+    entry["slot"] = installed.slot ? nlohmann::ordered_json(std::string(1, *installed.slot))
+                                   : nlohmann::ordered_json(nullptr);
+    return entry;
+}
 
 nlohmann::ordered_json release_json(const update::CoreRelease& release) {
     return {{"release", release.release},
@@ -82,7 +157,13 @@ int publish(const SystemOptions& options) {
     if (!repository) return cli::report_error(repository.error(), options.json);
     for (const auto& [part, file] :
          {std::pair{update::Part::uki, "bulkhead.efi"}, std::pair{update::Part::verity, "root.verity"},
-          std::pair{update::Part::root, "root.erofs"}}) {
+          std::pair{update::Part::root, "root.erofs"},
+                                     std::pair{update::Part::boot_manager, "systemd-bootx64.efi"}}) {
+        // Images built without a boot manager boot their UKI directly; they can be updated to,
+        // not installed from.
+        if (part == update::Part::boot_manager && !std::filesystem::exists(concat({options.image, "/", file}))) {
+            continue;
+        }
         auto added = repository->add_target(update::core_target_path(core->release, part),
                                             tuf_repo::TargetFilePath{concat({options.image, "/", file})},
                                             update::core_custom(*core, part), std::nullopt);
@@ -125,6 +206,176 @@ int check_bundle(const SystemOptions& options) {
         options.json);
 }
 
+int update_disk(const SystemOptions& options) {
+    auto target = target_of(options);
+    if (!target) return cli::report_error(target.error(), options.json);
+    const std::string root_file = options.trusted_root.empty() ? kCoreTrustedRoot : options.trusted_root;
+    auto trusted_root = read_file_bounded(root_file, kMaxRootBytes);
+    if (!trusted_root) return cli::report_error(trusted_root.error(), options.json);
+    auto opened = bundle::Bundle::open(options.bundle);
+    if (!opened) return cli::report_error(opened.error(), options.json);
+    auto verified = update::verify_bundle(*opened, *trusted_root, tuf::now());
+    if (!verified) return cli::report_error(verified.error(), options.json);
+    auto floor_now = read_floor(*target);
+    if (!floor_now) return cli::report_error(floor_now.error(), options.json);
+    if (*floor_now && verified->release.security_version < (*floor_now)->floor) {
+        return cli::report_error({ErrorCode::rollback,
+                                  concat({"core release ", std::to_string(verified->release.release),
+                                          " has security version ", std::to_string(verified->release.security_version),
+                                          ", below this machine's anti-rollback floor ",
+                                          std::to_string((*floor_now)->floor), ": it would never boot"})},
+                                 options.json);
+    }
+    auto disk = update::CoreDisk::open(target->disk);
+    if (!disk) return cli::report_error(disk.error(), options.json);
+    auto status = disk->status();
+    if (!status) return cli::report_error(status.error(), options.json);
+    char slot = 0;
+    if (!options.slot.empty()) {
+        slot = options.slot[0];
+        const auto hash = booted_hash(*target);
+        for (const update::Slot& candidate : status->slots) {
+            if (candidate.name == slot && hash && candidate.holds(*hash)) {
+                return cli::report_error({ErrorCode::invalid_argument, "the running image is in that slot"},
+                                         options.json);
+            }
+        }
+    } else {
+        auto chosen = update::update_slot(*status, booted_hash(*target));
+        if (!chosen) return cli::report_error(chosen.error(), options.json);
+        slot = *chosen;
+    }
+    auto installed = disk->install(*opened, *verified, slot, [&options](update::InstallStep step) -> Result<void> {
+        if (!options.json) (void)cli::print_text(concat({"  ", std::string(update::install_step_name(step)), "\n"}));
+        return {};
+    });
+    if (!installed) return cli::report_error(installed.error(), options.json);
+    auto document = release_json(verified->release);
+    document["slot"] = std::string(1, slot);
+    document["tries"] = boot::kDefaultTries;
+    return done(document,
+                concat({"installed core release ", std::to_string(verified->release.release), " (image ",
+                        verified->release.version, ") into slot ", std::string(1, slot), "; it gets ",
+                        std::to_string(boot::kDefaultTries), " tries at the next boots until it is blessed\n"}),
+                options.json);
+}
+
+int status_of_disk(const SystemOptions& options) {
+    auto target = target_of(options);
+    if (!target) return cli::report_error(target.error(), options.json);
+    auto disk = update::CoreDisk::open(target->disk);
+    if (!disk) return cli::report_error(disk.error(), options.json);
+    auto status = disk->status();
+    if (!status) return cli::report_error(status.error(), options.json);
+    auto floor_now = read_floor(*target);
+    if (!floor_now) return cli::report_error(floor_now.error(), options.json);
+    const update::InstalledEntry* booted = target->booted ? update::booted_entry(*status, booted_hash(*target)) : nullptr;
+    nlohmann::ordered_json document = {{"disk", target->disk}};
+    document["booted"] = booted ? entry_json(*booted) : nlohmann::ordered_json(nullptr);
+    nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+    std::string text = concat({"disk ", target->disk, "\n"});
+    for (const update::InstalledEntry& installed : status->entries) {
+        entries.push_back(entry_json(installed));
+        text += concat({"  ", installed.entry.file_name(), ": release ", std::to_string(installed.entry.release),
+                        " (image ", installed.image.version, ", security version ",
+                        std::to_string(installed.image.security_version), "), slot ",
+                        installed.slot ? std::string(1, *installed.slot) : std::string("none"),
+                        installed.entry.blessed()
+                            ? std::string(", blessed")
+                            : concat({", ", std::to_string(*installed.entry.tries_left), " tries left"}),
+                        &installed == booted ? ", booted" : "", "\n"});
+    }
+    document["entries"] = entries;
+    if (*floor_now) {
+        document["floor"] = {{"provisioned", (*floor_now)->provisioned}, {"floor", (*floor_now)->floor}};
+        text += concat({"anti-rollback floor: ", std::to_string((*floor_now)->floor),
+                        (*floor_now)->provisioned ? "" : " (not provisioned yet)", "\n"});
+    } else {
+        document["floor"] = nullptr;
+        text += "anti-rollback floor: no TPM used\n";
+    }
+    document["unreadable"] = status->unreadable;
+    for (const std::string& problem : status->unreadable) text += concat({"  unreadable: ", problem, "\n"});
+    return done(document, text, options.json);
+}
+
+int bless(const SystemOptions& options) {
+    auto target = target_of(options);
+    if (!target) return cli::report_error(target.error(), options.json);
+    auto disk = update::CoreDisk::open(target->disk);
+    if (!disk) return cli::report_error(disk.error(), options.json);
+    auto status = disk->status();
+    if (!status) return cli::report_error(status.error(), options.json);
+    const update::InstalledEntry* current = nullptr;
+    if (target->booted) {
+        current = update::booted_entry(*status, booted_hash(*target));
+    } else {
+        for (const update::InstalledEntry& installed : status->entries) {
+            if (installed.entry.release == options.release) current = &installed;
+        }
+        if (options.release == 0) {
+            return cli::report_error({ErrorCode::invalid_argument, "with --disk, name the release with --release"},
+                                     options.json);
+        }
+    }
+    if (current == nullptr) {
+        return cli::report_error({ErrorCode::not_found, "the image to bless has no boot entry on this disk"},
+                                 options.json);
+    }
+    const std::int64_t release = current->entry.release;
+    const std::uint32_t security_version = current->image.security_version;
+    // The entry first, then the floor: a floor raised for an entry that could still fall back
+    // could leave the machine with nothing it may boot.
+    auto blessed = disk->bless(release);
+    if (!blessed) return cli::report_error(blessed.error(), options.json);
+    nlohmann::ordered_json document = {{"release", release}, {"entry", blessed->file_name()}};
+    std::string text = concat({"blessed core release ", std::to_string(release), "\n"});
+    if (!target->tcti.empty()) {
+        auto tpm = floor::TpmFloor::open(target->tcti);
+        if (!tpm) return cli::report_error(tpm.error(), options.json);
+        auto raised = tpm->raise_to(security_version);
+        if (!raised) return cli::report_error(raised.error(), options.json);
+        document["floor"] = raised->floor;
+        text += concat({"anti-rollback floor: ", std::to_string(raised->floor), "\n"});
+    }
+    return done(document, text, options.json);
+}
+
+int rollback(const SystemOptions& options) {
+    auto target = target_of(options);
+    if (!target) return cli::report_error(target.error(), options.json);
+    auto disk = update::CoreDisk::open(target->disk);
+    if (!disk) return cli::report_error(disk.error(), options.json);
+    auto status = disk->status();
+    if (!status) return cli::report_error(status.error(), options.json);
+    const update::InstalledEntry* current = update::booted_entry(*status, booted_hash(*target));
+    auto previous = update::rollback_entry(*status, booted_hash(*target));
+    if (current == nullptr || !previous) {
+        return cli::report_error(previous ? Error{ErrorCode::not_found, "nothing is booted from this disk"}
+                                          : previous.error(),
+                                 options.json);
+    }
+    auto floor_now = read_floor(*target);
+    if (!floor_now) return cli::report_error(floor_now.error(), options.json);
+    if (*floor_now && (*previous)->image.security_version < (*floor_now)->floor) {
+        return cli::report_error({ErrorCode::rollback,
+                                  concat({"core release ", std::to_string((*previous)->entry.release),
+                                          " has security version ",
+                                          std::to_string((*previous)->image.security_version),
+                                          ", below the anti-rollback floor ", std::to_string((*floor_now)->floor),
+                                          ": the machine may not go back to it"})},
+                                 options.json);
+    }
+    auto retired = disk->retire(current->entry.release);
+    if (!retired) return cli::report_error(retired.error(), options.json);
+    return done({{"retired", current->entry.release}, {"next", (*previous)->entry.release}},
+                concat({"core release ", std::to_string(current->entry.release),
+                        " will not be started again; the next boot starts core release ",
+                        std::to_string((*previous)->entry.release), " (slot ",
+                        std::string(1, *(*previous)->slot), ")\n"}),
+                options.json);
+}
+
 }  // namespace
 
 CommandRunner register_system(CLI::App& app) {
@@ -156,13 +407,37 @@ CommandRunner register_system(CLI::App& app) {
         ->required()
         ->check(CLI::ExistingFile);
 
-    for (CLI::App* command : {publish_command, bundle_command, check_command}) {
+    CLI::App* update_command =
+        system->add_subcommand("update", "Install a verified update bundle into the other slot, with boot counting");
+    update_command->add_option("bundle", options->bundle, "Update bundle")->required();
+    update_command->add_option("--trusted-root", options->trusted_root,
+                               std::string("The root.json to verify against (default: ") + kCoreTrustedRoot + ")");
+    update_command->add_option("--slot", options->slot, "Slot to write (default: the one not running)")
+        ->check(CLI::IsMember({"a", "b"}));
+    CLI::App* status_command = system->add_subcommand("status", "Slots, boot entries, tries left and the floor");
+    CLI::App* bless_command = system->add_subcommand(
+        "bless", "Mark the running release as good (no more tries) and raise the floor to its security version");
+    bless_command->add_option("--release", options->release, "With --disk: the release to bless");
+    CLI::App* rollback_command = system->add_subcommand(
+        "rollback", "Start the release in the other slot from the next boot on, if the floor allows it");
+    for (CLI::App* command : {update_command, status_command, bless_command, rollback_command}) {
+        command->add_option("--disk", options->disk, "A disk image or device instead of this core's own disk");
+        command->add_option("--tcti", options->tcti,
+                            "The TPM (tpm2-tss TCTI; default on the core: device:/dev/tpmrm0, with --disk: none)");
+    }
+
+    for (CLI::App* command : {publish_command, bundle_command, check_command, update_command, status_command,
+                              bless_command, rollback_command}) {
         command->add_flag("--json", options->json, "Print the result as JSON");
     }
-    return [publish_command, bundle_command, check_command, options]() -> int {
+    return [=]() -> int {
         if (publish_command->parsed()) return publish(*options);
         if (bundle_command->parsed()) return make_bundle(*options);
         if (check_command->parsed()) return check_bundle(*options);
+        if (update_command->parsed()) return update_disk(*options);
+        if (status_command->parsed()) return status_of_disk(*options);
+        if (bless_command->parsed()) return bless(*options);
+        if (rollback_command->parsed()) return rollback(*options);
         return -1;
     };
 }

@@ -35,12 +35,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!layout) return 0;
 
     require(!layout->entries.empty() && layout->total_size == file_size);
-    std::array<std::size_t, 8> counts{};
+    std::array<std::size_t, 9> counts{};
     std::uint64_t previous_end = 4096;
     auto previous_type = EntryType::root;
     for (const auto& entry : layout->entries) {
         const auto type = static_cast<std::uint32_t>(entry.type);
-        require(type >= 1 && type <= 7);
+        require(type >= 1 && type <= 8);
         ++counts[type];
         require(entry.type >= previous_type);
         previous_type = entry.type;
@@ -54,13 +54,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(previous_end == layout->total_size);
     require(counts[1] >= 1 && counts[1] <= 32);
     for (std::size_t type = 2; type <= 7; ++type) require(counts[type] == 1);
-    require(layout->entries.size() == counts[1] + 6);
+    require(counts[8] <= 1);
+    require(layout->entries.size() == counts[1] + 6 + counts[8]);
     // Each cap in bytes, not through size_cap, so a wrong cap table is caught too.
     constexpr std::uint64_t kMiB = std::uint64_t{1} << 20U;
     for (const auto& entry : layout->entries) {
         const std::uint64_t cap = entry.type <= EntryType::targets  ? kMiB
                                   : entry.type == EntryType::uki    ? 512 * kMiB
                                   : entry.type == EntryType::verity ? 2048 * kMiB
+                                  : entry.type == EntryType::boot_manager ? 16 * kMiB
                                                                     : 16384 * kMiB;
         require(entry.length <= cap);
     }

@@ -24,7 +24,8 @@ constexpr std::uint64_t kMiB = std::uint64_t{1} << 20U;
 constexpr std::size_t kChunkBytes = kMiB;
 
 constexpr std::uint32_t kFirstType = static_cast<std::uint32_t>(EntryType::root);
-constexpr std::uint32_t kLastType = static_cast<std::uint32_t>(EntryType::root_image);
+constexpr std::uint32_t kLastType = static_cast<std::uint32_t>(EntryType::boot_manager);
+constexpr std::uint32_t kLastRequiredType = static_cast<std::uint32_t>(EntryType::root_image);
 
 bool known(EntryType type) {
     const auto value = static_cast<std::uint32_t>(type);
@@ -67,6 +68,7 @@ std::string_view entry_type_name(EntryType type) noexcept {
         case EntryType::uki: return "uki";
         case EntryType::verity: return "verity";
         case EntryType::root_image: return "root_image";
+        case EntryType::boot_manager: return "boot_manager";
     }
     return "unknown";
 }
@@ -80,6 +82,7 @@ std::uint64_t size_cap(EntryType type) noexcept {
         case EntryType::uki: return 512 * kMiB;
         case EntryType::verity: return 2048 * kMiB;
         case EntryType::root_image: return 16384 * kMiB;
+        case EntryType::boot_manager: return 16 * kMiB;
     }
     return 0;
 }
@@ -163,7 +166,7 @@ Result<void> check_layout(const Layout& layout) {
         }
     }
     if (seen[kFirstType] == 0) return fail(ErrorCode::parse, "the bundle has no root entry");
-    for (std::uint32_t value = kFirstType + 1; value <= kLastType; ++value) {
+    for (std::uint32_t value = kFirstType + 1; value <= kLastRequiredType; ++value) {
         if (seen[value] == 0) {
             return fail(ErrorCode::parse,
                         concat({"the bundle has no ", entry_type_name(static_cast<EntryType>(value)), " entry"}));

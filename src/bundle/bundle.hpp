@@ -11,7 +11,7 @@
 //   every other byte of the block is zero.
 //   Entries in ascending type order: 1 to 32 roots (consecutive root versions, for key
 //   rotation, in file order), then exactly one each of timestamp, snapshot, targets, uki,
-//   verity, root_image. The first starts at 4096, each next one at the 4096-aligned end of the
+//   verity, root_image, then at most one boot_manager. The first starts at 4096, each next one at the 4096-aligned end of the
 //   previous one, the padding between them is zero, and the file ends at the last byte of the
 //   last entry.
 #pragma once
@@ -28,7 +28,9 @@
 
 namespace bulkhead::bundle {
 
-enum class EntryType : std::uint32_t { root = 1, timestamp, snapshot, targets, uki, verity, root_image };
+// boot_manager (the signed systemd-boot) is the one optional type: the installer needs it,
+// an update of the slots does not.
+enum class EntryType : std::uint32_t { root = 1, timestamp, snapshot, targets, uki, verity, root_image, boot_manager };
 
 // "root", "timestamp", ..., "root_image"; "unknown" for values outside the enumeration.
 std::string_view entry_type_name(EntryType type) noexcept;
@@ -41,7 +43,7 @@ inline constexpr std::size_t kMaxRoots = 32;
 inline constexpr std::uint32_t kMaxHeaderEntries = (kBlockBytes - 24) / 24;
 
 // The largest entry of a type: 1 MiB for TUF metadata, 512 MiB for the UKI, 2 GiB for the
-// verity tree, 16 GiB for the root image; 0 for unknown types.
+// verity tree, 16 GiB for the root image, 16 MiB for the boot manager; 0 for unknown types.
 std::uint64_t size_cap(EntryType type) noexcept;
 
 struct Entry {

@@ -173,18 +173,26 @@ Result<BuiltImage> build_image(const ImageSpec& spec, const std::string& out_dir
         return fail(assembled.error());
     }
     const std::string uki = work + "/bulkhead.efi";
-    {
+    auto sign = [&db, &tools](const std::string& input, const std::string& output) -> Result<void> {
         auto key = memory_file("db-key", db.private_key_pem);
         if (!key) return fail(key.error());
         auto cert = memory_file("db-cert", db.certificate_pem);
         if (!cert) return fail(cert.error());
-        auto signed_uki =
+        auto signed_file =
             run_program_checked({tools.sbsign, "--key", "/proc/self/fd/" + std::to_string(key->get()), "--cert",
-                                 "/proc/self/fd/" + std::to_string(cert->get()), "--output", uki, unsigned_uki},
+                                 "/proc/self/fd/" + std::to_string(cert->get()), "--output", output, input},
                                 {.as = std::nullopt, .inherit = {key->get(), cert->get()}});
-        if (!signed_uki) return fail(signed_uki.error());
-    }
+        if (!signed_file) return fail(signed_file.error());
+        return {};
+    };
+    if (auto signed_uki = sign(unsigned_uki, uki); !signed_uki) return fail(signed_uki.error());
     fs::remove(unsigned_uki, error);
+    // systemd-boot, for disks with two slots: the firmware checks it against db like the UKIs.
+    if (!spec.boot_manager.empty()) {
+        if (auto signed_boot = sign(spec.boot_manager, work + "/systemd-bootx64.efi"); !signed_boot) {
+            return fail(signed_boot.error());
+        }
+    }
 
     // 4. The disk.
     const std::string hash_bytes = tree.root_hash;
@@ -235,7 +243,9 @@ Result<BuiltImage> build_image(const ImageSpec& spec, const std::string& out_dir
 
     // 5. The manifest, then the directory appears under its name.
     json::Array artifacts;
-    for (const char* name : {"root.erofs", "root.verity", "initrd.cpio", "bulkhead.efi", "disk.img"}) {
+    std::vector<std::string> names = {"root.erofs", "root.verity", "initrd.cpio", "bulkhead.efi", "disk.img"};
+    if (!spec.boot_manager.empty()) names.emplace_back("systemd-bootx64.efi");
+    for (const std::string& name : names) {
         std::uint64_t size = 0;
         auto digest = sha256_of_file(work + "/" + name, size);
         if (!digest) return fail(digest.error());

@@ -104,7 +104,7 @@ Result<ImageSpec> parse_image_spec(std::string_view text, std::string_view sourc
     Result<void> problem;
     const toml::table* kernel = table_at(reader, document, "kernel", problem);
     if (kernel == nullptr) return fail(problem.error());
-    if (auto known = reader.only(*kernel, "kernel", {"image", "modules_dir", "initrd_modules", "args", "efi_stub"});
+    if (auto known = reader.only(*kernel, "kernel", {"image", "modules_dir", "initrd_modules", "args", "efi_stub", "boot_manager"});
         !known) {
         return fail(known.error());
     }
@@ -114,6 +114,11 @@ Result<ImageSpec> parse_image_spec(std::string_view text, std::string_view sourc
         auto value = required_text(reader, *kernel, "kernel.", key);
         if (!value) return fail(value.error());
         *field = resolve(base_dir, *value);
+    }
+    if (kernel->get("boot_manager") != nullptr) {
+        auto value = required_text(reader, *kernel, "kernel.", "boot_manager");
+        if (!value) return fail(value.error());
+        spec.boot_manager = resolve(base_dir, *value);
     }
     if (const toml::node* args = kernel->get("args")) {
         const toml::array* list = args->as_array();

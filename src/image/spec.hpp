@@ -37,6 +37,9 @@ struct ImageSpec {
     std::vector<std::string> kernel_args;  // added to bulkhead.verity=, bulkhead.version=, lockdown
     std::string initrd_init;
     std::string efi_stub;  // systemd's linuxx64.efi.stub
+    // systemd's systemd-bootx64.efi, signed into the image directory for A/B installs; empty:
+    // the image has no boot manager (it boots its UKI directly).
+    std::string boot_manager;
     std::vector<RootFile> files;
     std::vector<RootTree> trees;
     std::vector<std::string> directories;                       // empty directories (mount points)

@@ -242,3 +242,43 @@ Result<boot::BootEntry> CoreDisk::retire(std::int64_t release) const {
 }
 
 }  // namespace bulkhead::update
+
+namespace bulkhead::update {
+
+const InstalledEntry* booted_entry(const DiskStatus& status, const std::optional<std::string>& booted_root_hash) {
+    for (const InstalledEntry& installed : status.entries) {
+        if (!installed.slot) continue;
+        if (booted_root_hash ? installed.image.root_hash == *booted_root_hash
+                             : installed.entry.tries_left.value_or(1) > 0) {
+            return &installed;
+        }
+    }
+    return nullptr;
+}
+
+Result<char> update_slot(const DiskStatus& status, const std::optional<std::string>& booted_root_hash) {
+    if (booted_root_hash) {
+        for (const Slot& slot : status.slots) {
+            if (slot.holds(*booted_root_hash)) return slot.name == 'a' ? 'b' : 'a';
+        }
+        return fail(ErrorCode::not_found, "the running image is in neither slot of this disk");
+    }
+    const InstalledEntry* current = booted_entry(status, std::nullopt);
+    if (current == nullptr) return fail(ErrorCode::not_found, "no boot entry starts an image of this disk");
+    return *current->slot == 'a' ? 'b' : 'a';
+}
+
+Result<const InstalledEntry*> rollback_entry(const DiskStatus& status,
+                                             const std::optional<std::string>& booted_root_hash) {
+    const InstalledEntry* current = booted_entry(status, booted_root_hash);
+    if (current == nullptr) return fail(ErrorCode::not_found, "the running image has no boot entry on this disk");
+    for (const InstalledEntry& installed : status.entries) {
+        if (installed.slot && installed.slot != current->slot && installed.entry.tries_left.value_or(1) > 0) {
+            return &installed;
+        }
+    }
+    return fail(ErrorCode::not_found, concat({"slot ", std::string(1, *current->slot == 'a' ? 'b' : 'a'),
+                                              " holds no image with a boot entry to go back to"}));
+}
+
+}  // namespace bulkhead::update

@@ -71,3 +71,20 @@ private:
 };
 
 }  // namespace bulkhead::update
+
+namespace bulkhead::update {
+
+// The entry of the running image: the one whose image has `booted_root_hash` (raw bytes, from
+// the kernel command line), or, when nothing is booted from this disk (a disk image on a build
+// machine), the entry systemd-boot would start.
+const InstalledEntry* booted_entry(const DiskStatus& status, const std::optional<std::string>& booted_root_hash);
+
+// Where an update goes: the slot that does not hold the booted (or default) image.
+Result<char> update_slot(const DiskStatus& status, const std::optional<std::string>& booted_root_hash);
+
+// What a rollback would start instead of the booted image: the first entry, in boot order, of
+// an image in the other slot that still has tries left (or is blessed).
+Result<const InstalledEntry*> rollback_entry(const DiskStatus& status,
+                                             const std::optional<std::string>& booted_root_hash);
+
+}  // namespace bulkhead::update

@@ -31,12 +31,14 @@ std::string_view part_name(Part part) noexcept {
         case Part::uki: return "uki";
         case Part::verity: return "verity";
         case Part::root: return "root";
+        case Part::boot_manager: return "boot_manager";
     }
     return "unknown";
 }
 
 std::string core_target_path(std::int64_t release, Part part) {
-    static constexpr std::array<std::string_view, 3> kFiles = {"bulkhead.efi", "root.verity", "root.erofs"};
+    static constexpr std::array<std::string_view, 4> kFiles = {"bulkhead.efi", "root.verity", "root.erofs",
+                                                               "systemd-bootx64.efi"};
     return concat({"core/", std::to_string(release), "/", kFiles.at(static_cast<std::size_t>(part))});
 }
 
@@ -76,8 +78,10 @@ Result<std::optional<std::pair<CoreRelease, Part>>> parse_core_custom(const std:
         parsed.second = Part::verity;
     } else if (part->as_string() == "root") {
         parsed.second = Part::root;
+    } else if (part->as_string() == "boot_manager") {
+        parsed.second = Part::boot_manager;
     } else {
-        return bad("part must be uki, verity or root");
+        return bad("part must be uki, verity, root or boot_manager");
     }
     if (!release->is_integer() || release->as_integer() < 1 || release->as_integer() > kMaxRelease) {
         return bad("release must be a whole number from 1 to 2^40");

@@ -1,7 +1,8 @@
 // A published release of the system core, as its TUF targets describe it. Each release is three
-// targets, core/RELEASE/{bulkhead.efi,root.verity,root.erofs}, whose custom metadata all carry
+// targets, core/RELEASE/{bulkhead.efi,root.verity,root.erofs}, and optionally a fourth,
+// core/RELEASE/systemd-bootx64.efi, whose custom metadata all carry
 //   {"bulkhead_core": {"release": N, "version": "V", "security_version": S,
-//                      "root_hash": "HEX", "part": "uki" | "verity" | "root"}}
+//                      "root_hash": "HEX", "part": "uki" | "verity" | "root" | "boot_manager"}}
 // `release` orders releases (a publisher's counter, 1 and up); `version` is the image's own
 // version for people; `security_version` is what the TPM floor counts; `root_hash` is the
 // dm-verity root hash that the UKI's signed command line also carries.
@@ -17,7 +18,8 @@
 
 namespace bulkhead::update {
 
-enum class Part { uki, verity, root };
+// boot_manager (the signed systemd-boot) is optional: installs need it, slot updates do not.
+enum class Part { uki, verity, root, boot_manager };
 
 struct CoreRelease {
     std::int64_t release = 0;
@@ -30,7 +32,7 @@ struct CoreRelease {
 
 std::string_view part_name(Part part) noexcept;
 
-// "core/RELEASE/bulkhead.efi", ".../root.verity", ".../root.erofs".
+// "core/RELEASE/bulkhead.efi", ".../root.verity", ".../root.erofs", ".../systemd-bootx64.efi".
 std::string core_target_path(std::int64_t release, Part part);
 
 // The custom metadata of one of a release's targets.

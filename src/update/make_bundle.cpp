@@ -78,9 +78,11 @@ Result<CoreRelease> bundle_from_published(const std::string& published_dir, std:
     inputs.push_back({bundle::EntryType::targets, metadata + targets_name});
     for (const auto& [type, part] :
          {std::pair{bundle::EntryType::uki, Part::uki}, std::pair{bundle::EntryType::verity, Part::verity},
-          std::pair{bundle::EntryType::root_image, Part::root}}) {
+          std::pair{bundle::EntryType::root_image, Part::root},
+          std::pair{bundle::EntryType::boot_manager, Part::boot_manager}}) {
         const std::string path = core_target_path(chosen->release, part);
         const auto target = targets->signed_part.targets.find(path);
+        if (target == targets->signed_part.targets.end() && part == Part::boot_manager) continue;  // optional
         if (target == targets->signed_part.targets.end()) {
             return fail(ErrorCode::not_found,
                         concat({"core release ", std::to_string(chosen->release), " has no ", path}));

@@ -45,6 +45,15 @@ Result<std::pair<CoreRelease, std::map<Part, tuf::TargetFile>>> newest_release(c
         }
         parts.emplace(part, found->second);
     }
+    const auto boot_manager = targets.targets.find(core_target_path(newest->release, Part::boot_manager));
+    if (boot_manager != targets.targets.end()) {
+        auto core = parse_core_custom(boot_manager->second.custom);
+        if (!core || !core->has_value() || (*core)->first != *newest || (*core)->second != Part::boot_manager) {
+            return fail(ErrorCode::integrity, concat({"the targets of core release ", std::to_string(newest->release),
+                                                      " do not describe the same image"}));
+        }
+        parts.emplace(Part::boot_manager, boot_manager->second);
+    }
     return std::pair{*newest, std::move(parts)};
 }
 
@@ -111,6 +120,20 @@ Result<VerifiedBundle> verify_bundle(const bundle::Bundle& bundle, std::string_v
         auto checked =
             check_payload(bundle, type, into->target, concat({name, std::string(part_name(part))}), into->entry);
         if (!checked) return fail(checked.error());
+    }
+    if (bundle.layout().find(bundle::EntryType::boot_manager)) {
+        const auto listed = newest->second.find(Part::boot_manager);
+        if (listed == newest->second.end()) {
+            return fail(ErrorCode::integrity, concat({"the bundle carries a boot manager that ", name,
+                                                      "does not list"}));
+        }
+        VerifiedPart part{.entry = {}, .target = listed->second};
+        if (auto checked = check_payload(bundle, bundle::EntryType::boot_manager, part.target,
+                                         concat({name, "boot_manager"}), part.entry);
+            !checked) {
+            return fail(checked.error());
+        }
+        verified.boot_manager = std::move(part);
     }
     return verified;
 }

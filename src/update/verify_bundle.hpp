@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,7 @@ struct VerifiedBundle {
     VerifiedPart uki;
     VerifiedPart verity;
     VerifiedPart root;
+    std::optional<VerifiedPart> boot_manager;  // when the bundle carries one
     std::int64_t root_version = 0;     // of the newest trusted root after the walk
     std::string newest_root;           // its bytes, for the caller to keep as its new root of trust
     std::int64_t targets_version = 0;  // for the caller's own rollback checks

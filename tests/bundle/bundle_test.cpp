@@ -158,6 +158,27 @@ TEST(BundleHeader, PlaceEntriesMatchesTheFormat) {
     EXPECT_REFUSED(place_entries(entries), ErrorCode::too_large, "2^64");
 }
 
+TEST(BundleHeader, TheBootManagerIsOptionalLastAndSingle) {
+    std::vector<Entry> entries = {{EntryType::root, 0, 10},  {EntryType::timestamp, 0, 10},
+                                  {EntryType::snapshot, 0, 10}, {EntryType::targets, 0, 10},
+                                  {EntryType::uki, 0, 10},   {EntryType::verity, 0, 10},
+                                  {EntryType::root_image, 0, 10}};
+    ASSERT_TRUE(place_entries(entries));
+    entries.push_back({EntryType::boot_manager, 0, 16 * kMiB});
+    auto with_boot_manager = place_entries(entries);
+    ASSERT_TRUE(with_boot_manager) << with_boot_manager.error().message;
+    EXPECT_EQ(with_boot_manager->find(EntryType::boot_manager)->length, 16 * kMiB);
+    EXPECT_EQ(entry_type_name(EntryType::boot_manager), "boot_manager");
+    auto twice = entries;
+    twice.push_back({EntryType::boot_manager, 0, 10});
+    EXPECT_REFUSED(place_entries(twice), ErrorCode::parse, "second boot_manager entry");
+    auto early = entries;
+    std::swap(early[6], early[7]);
+    EXPECT_REFUSED(place_entries(early), ErrorCode::parse, "ascending type order");
+    entries.back().length = 16 * kMiB + 1;
+    EXPECT_REFUSED(place_entries(entries), ErrorCode::too_large, "boot_manager");
+}
+
 TEST(BundleHeader, RefusesAShortOrLongBlock) {
     EXPECT_REFUSED(parse(standard_block().substr(0, 100)), ErrorCode::parse, "truncated");
     EXPECT_REFUSED(parse(""), ErrorCode::parse, "truncated");
@@ -190,8 +211,8 @@ TEST(BundleHeader, RefusesNoEntriesOrTooMany) {
 
 TEST(BundleHeader, RefusesUnknownTypesAndFlags) {
     std::string block = standard_block();
-    put(block, type_at(7), 8, 4);
-    EXPECT_REFUSED(parse(block), ErrorCode::parse, "entry 7 has unknown type 8");
+    put(block, type_at(7), 9, 4);
+    EXPECT_REFUSED(parse(block), ErrorCode::parse, "entry 7 has unknown type 9");
     put(block, type_at(7), 0x80000007, 4);
     EXPECT_REFUSED(parse(block), ErrorCode::parse, "unknown type 2147483655");
     block = standard_block();
@@ -508,8 +529,8 @@ TEST_F(BundleWriter, RefusesInputsThatBreakTheRules) {
     expect_refused(bad, ErrorCode::parse, "more than 32 root entries");
     expect_refused({}, ErrorCode::parse, "no entries");
     bad = inputs;
-    bad[2].type = static_cast<EntryType>(9);
-    expect_refused(bad, ErrorCode::parse, "unknown type 9");
+    bad[2].type = static_cast<EntryType>(10);
+    expect_refused(bad, ErrorCode::parse, "unknown type 10");
 
     bad = inputs;
     bad[2].path = dir_.write("in/empty.json", "").string();
