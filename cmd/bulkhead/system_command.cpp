@@ -11,16 +11,17 @@
 #include "base/file_io.hpp"
 #include "base/text.hpp"
 #include "bundle/bundle.hpp"
+#include "cli/output.hpp"
+#include "commands.hpp"
 #include "floor/tpm_floor.hpp"
 #include "initrd/boot_args.hpp"
 #include "initrd/partitions.hpp"
-#include "cli/output.hpp"
-#include "commands.hpp"
 #include "json/parse.hpp"
 #include "tuf/time.hpp"
 #include "tuf_repo/repository.hpp"
 #include "update/core_disk.hpp"
 #include "update/core_release.hpp"
+#include "update/install_disk.hpp"
 #include "update/make_bundle.hpp"
 #include "update/verify_bundle.hpp"
 
@@ -42,6 +43,7 @@ struct SystemOptions {
     std::string disk;
     std::string slot;
     std::string tcti;
+    std::string keys;
     bool json = false;
 };
 
@@ -104,8 +106,8 @@ nlohmann::ordered_json entry_json(const update::InstalledEntry& installed) {
                                     {"blessed", installed.entry.blessed()}};
     entry["tries_left"] = installed.entry.tries_left ? nlohmann::ordered_json(*installed.entry.tries_left)
                                                      : nlohmann::ordered_json(nullptr);
-    entry["slot"] = installed.slot ? nlohmann::ordered_json(std::string(1, *installed.slot))
-                                   : nlohmann::ordered_json(nullptr);
+    entry["slot"] =
+        installed.slot ? nlohmann::ordered_json(std::string(1, *installed.slot)) : nlohmann::ordered_json(nullptr);
     return entry;
 }
 
@@ -157,8 +159,7 @@ int publish(const SystemOptions& options) {
     if (!repository) return cli::report_error(repository.error(), options.json);
     for (const auto& [part, file] :
          {std::pair{update::Part::uki, "bulkhead.efi"}, std::pair{update::Part::verity, "root.verity"},
-          std::pair{update::Part::root, "root.erofs"},
-                                     std::pair{update::Part::boot_manager, "systemd-bootx64.efi"}}) {
+          std::pair{update::Part::root, "root.erofs"}, std::pair{update::Part::boot_manager, "systemd-bootx64.efi"}}) {
         // Images built without a boot manager boot their UKI directly; they can be updated to,
         // not installed from.
         if (part == update::Part::boot_manager && !std::filesystem::exists(concat({options.image, "/", file}))) {
@@ -219,12 +220,12 @@ int update_disk(const SystemOptions& options) {
     auto floor_now = read_floor(*target);
     if (!floor_now) return cli::report_error(floor_now.error(), options.json);
     if (*floor_now && verified->release.security_version < (*floor_now)->floor) {
-        return cli::report_error({ErrorCode::rollback,
-                                  concat({"core release ", std::to_string(verified->release.release),
-                                          " has security version ", std::to_string(verified->release.security_version),
-                                          ", below this machine's anti-rollback floor ",
-                                          std::to_string((*floor_now)->floor), ": it would never boot"})},
-                                 options.json);
+        return cli::report_error(
+            {ErrorCode::rollback,
+             concat({"core release ", std::to_string(verified->release.release), " has security version ",
+                     std::to_string(verified->release.security_version), ", below this machine's anti-rollback floor ",
+                     std::to_string((*floor_now)->floor), ": it would never boot"})},
+            options.json);
     }
     auto disk = update::CoreDisk::open(target->disk);
     if (!disk) return cli::report_error(disk.error(), options.json);
@@ -269,21 +270,21 @@ int status_of_disk(const SystemOptions& options) {
     if (!status) return cli::report_error(status.error(), options.json);
     auto floor_now = read_floor(*target);
     if (!floor_now) return cli::report_error(floor_now.error(), options.json);
-    const update::InstalledEntry* booted = target->booted ? update::booted_entry(*status, booted_hash(*target)) : nullptr;
+    const update::InstalledEntry* booted =
+        target->booted ? update::booted_entry(*status, booted_hash(*target)) : nullptr;
     nlohmann::ordered_json document = {{"disk", target->disk}};
     document["booted"] = booted ? entry_json(*booted) : nlohmann::ordered_json(nullptr);
     nlohmann::ordered_json entries = nlohmann::ordered_json::array();
     std::string text = concat({"disk ", target->disk, "\n"});
     for (const update::InstalledEntry& installed : status->entries) {
         entries.push_back(entry_json(installed));
-        text += concat({"  ", installed.entry.file_name(), ": release ", std::to_string(installed.entry.release),
-                        " (image ", installed.image.version, ", security version ",
-                        std::to_string(installed.image.security_version), "), slot ",
-                        installed.slot ? std::string(1, *installed.slot) : std::string("none"),
-                        installed.entry.blessed()
-                            ? std::string(", blessed")
-                            : concat({", ", std::to_string(*installed.entry.tries_left), " tries left"}),
-                        &installed == booted ? ", booted" : "", "\n"});
+        text += concat(
+            {"  ", installed.entry.file_name(), ": release ", std::to_string(installed.entry.release), " (image ",
+             installed.image.version, ", security version ", std::to_string(installed.image.security_version),
+             "), slot ", installed.slot ? std::string(1, *installed.slot) : std::string("none"),
+             installed.entry.blessed() ? std::string(", blessed")
+                                       : concat({", ", std::to_string(*installed.entry.tries_left), " tries left"}),
+             &installed == booted ? ", booted" : "", "\n"});
     }
     document["entries"] = entries;
     if (*floor_now) {
@@ -351,28 +352,41 @@ int rollback(const SystemOptions& options) {
     const update::InstalledEntry* current = update::booted_entry(*status, booted_hash(*target));
     auto previous = update::rollback_entry(*status, booted_hash(*target));
     if (current == nullptr || !previous) {
-        return cli::report_error(previous ? Error{ErrorCode::not_found, "nothing is booted from this disk"}
-                                          : previous.error(),
-                                 options.json);
+        return cli::report_error(
+            previous ? Error{ErrorCode::not_found, "nothing is booted from this disk"} : previous.error(),
+            options.json);
     }
     auto floor_now = read_floor(*target);
     if (!floor_now) return cli::report_error(floor_now.error(), options.json);
     if (*floor_now && (*previous)->image.security_version < (*floor_now)->floor) {
-        return cli::report_error({ErrorCode::rollback,
-                                  concat({"core release ", std::to_string((*previous)->entry.release),
-                                          " has security version ",
-                                          std::to_string((*previous)->image.security_version),
-                                          ", below the anti-rollback floor ", std::to_string((*floor_now)->floor),
-                                          ": the machine may not go back to it"})},
-                                 options.json);
+        return cli::report_error(
+            {ErrorCode::rollback,
+             concat({"core release ", std::to_string((*previous)->entry.release), " has security version ",
+                     std::to_string((*previous)->image.security_version), ", below the anti-rollback floor ",
+                     std::to_string((*floor_now)->floor), ": the machine may not go back to it"})},
+            options.json);
     }
     auto retired = disk->retire(current->entry.release);
     if (!retired) return cli::report_error(retired.error(), options.json);
-    return done({{"retired", current->entry.release}, {"next", (*previous)->entry.release}},
-                concat({"core release ", std::to_string(current->entry.release),
-                        " will not be started again; the next boot starts core release ",
-                        std::to_string((*previous)->entry.release), " (slot ",
-                        std::string(1, *(*previous)->slot), ")\n"}),
+    return done(
+        {{"retired", current->entry.release}, {"next", (*previous)->entry.release}},
+        concat({"core release ", std::to_string(current->entry.release),
+                " will not be started again; the next boot starts core release ",
+                std::to_string((*previous)->entry.release), " (slot ", std::string(1, *(*previous)->slot), ")\n"}),
+        options.json);
+}
+
+int install(const SystemOptions& options) {
+    auto installed = update::install_disk({options.disk, options.bundle, options.keys, options.trusted_root});
+    if (!installed) return cli::report_error(installed.error(), options.json);
+    auto document = release_json(installed->release);
+    document["disk"] = options.disk;
+    document["slot_bytes"] = installed->plan.root_slot_bytes;
+    document["state_bytes"] = installed->plan.state_bytes;
+    return done(document,
+                concat({"installed core release ", std::to_string(installed->release.release), " (image ",
+                        installed->release.version, ") on ", options.disk,
+                        " in slot a; on first boot a machine in Setup Mode enrolls the owner's keys\n"}),
                 options.json);
 }
 
@@ -426,8 +440,21 @@ CommandRunner register_system(CLI::App& app) {
                             "The TPM (tpm2-tss TCTI; default on the core: device:/dev/tpmrm0, with --disk: none)");
     }
 
+    CLI::App* install_command = app.add_subcommand(
+        "install", "Install Bulkhead on a disk or disk image from an update bundle, with no network");
+    install_command->add_option("--disk", options->disk, "Whole-disk device or disk image file (everything on it goes)")
+        ->required();
+    install_command->add_option("--bundle", options->bundle, "Update bundle with a boot manager")->required();
+    install_command
+        ->add_option("--keys", options->keys,
+                     "The owner's Secure Boot keys (bulkhead keys secureboot-init): enrolled on first boot")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    install_command->add_option("--trusted-root", options->trusted_root,
+                                "The root.json to verify the bundle against (default: the bundle's oldest root)");
+
     for (CLI::App* command : {publish_command, bundle_command, check_command, update_command, status_command,
-                              bless_command, rollback_command}) {
+                              bless_command, rollback_command, install_command}) {
         command->add_flag("--json", options->json, "Print the result as JSON");
     }
     return [=]() -> int {
@@ -438,6 +465,7 @@ CommandRunner register_system(CLI::App& app) {
         if (status_command->parsed()) return status_of_disk(*options);
         if (bless_command->parsed()) return bless(*options);
         if (rollback_command->parsed()) return rollback(*options);
+        if (install_command->parsed()) return install(*options);
         return -1;
     };
 }

@@ -59,11 +59,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Each cap in bytes, not through size_cap, so a wrong cap table is caught too.
     constexpr std::uint64_t kMiB = std::uint64_t{1} << 20U;
     for (const auto& entry : layout->entries) {
-        const std::uint64_t cap = entry.type <= EntryType::targets  ? kMiB
-                                  : entry.type == EntryType::uki    ? 512 * kMiB
-                                  : entry.type == EntryType::verity ? 2048 * kMiB
+        const std::uint64_t cap = entry.type <= EntryType::targets        ? kMiB
+                                  : entry.type == EntryType::uki          ? 512 * kMiB
+                                  : entry.type == EntryType::verity       ? 2048 * kMiB
                                   : entry.type == EntryType::boot_manager ? 16 * kMiB
-                                                                    : 16384 * kMiB;
+                                                                          : 16384 * kMiB;
         require(entry.length <= cap);
     }
     require(layout->find(EntryType::uki).has_value() && layout->roots().size() == counts[1]);

@@ -11,9 +11,8 @@
 //   every other byte of the block is zero.
 //   Entries in ascending type order: 1 to 32 roots (consecutive root versions, for key
 //   rotation, in file order), then exactly one each of timestamp, snapshot, targets, uki,
-//   verity, root_image, then at most one boot_manager. The first starts at 4096, each next one at the 4096-aligned end of the
-//   previous one, the padding between them is zero, and the file ends at the last byte of the
-//   last entry.
+//   verity, root_image, then at most one boot_manager. The first starts at 4096, each next one at the 4096-aligned end
+//   of the previous one, the padding between them is zero, and the file ends at the last byte of the last entry.
 #pragma once
 
 #include <cstdint>

@@ -318,10 +318,14 @@ Result<std::vector<Placement>> place(const DiskLayout& layout) {
     return placements;
 }
 
-Result<std::vector<Placement>> write_partition_table(int fd, const DiskLayout& layout) {
+Result<std::vector<Placement>> write_partition_table(int fd, const DiskLayout& layout, std::uint64_t total_bytes) {
     auto placements = place(layout);
     if (!placements) return fail(placements.error());
-    const std::uint64_t sectors = disk_bytes(layout) / kSectorBytes;
+    if (total_bytes == 0) total_bytes = disk_bytes(layout);
+    if (total_bytes < disk_bytes(layout) || total_bytes % kSectorBytes != 0) {
+        return fail(ErrorCode::invalid_argument, "the disk is smaller than the layout or not whole sectors");
+    }
+    const std::uint64_t sectors = total_bytes / kSectorBytes;
     const std::uint64_t last_lba = sectors - 1;
 
     std::vector<unsigned char> entries(std::size_t{kEntryCount} * kEntryBytes, 0);

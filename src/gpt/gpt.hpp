@@ -61,7 +61,10 @@ Result<std::vector<Placement>> place(const DiskLayout& layout);
 
 // Writes the partition tables of `layout` to `fd` (a file of disk_bytes(layout), or larger
 // device); partition contents are the caller's.
-Result<std::vector<Placement>> write_partition_table(int fd, const DiskLayout& layout);
+// `total_bytes` is the disk's real size when it is larger than the layout needs (0: exactly
+// disk_bytes(layout)); the backup table goes at its end, the space after the last partition
+// stays unused.
+Result<std::vector<Placement>> write_partition_table(int fd, const DiskLayout& layout, std::uint64_t total_bytes = 0);
 
 struct Entry {
     std::uint32_t number = 0;  // 1-based, as the kernel numbers partitions

@@ -247,7 +247,7 @@ Result<BuiltImage> build_image(const ImageSpec& spec, const std::string& out_dir
     if (!spec.boot_manager.empty()) names.emplace_back("systemd-bootx64.efi");
     for (const std::string& name : names) {
         std::uint64_t size = 0;
-        auto digest = sha256_of_file(work + "/" + name, size);
+        auto digest = sha256_of_file(concat({work, "/", name}), size);
         if (!digest) return fail(digest.error());
         artifacts.push_back(json::Value(json::Object{{"name", json::Value(std::string(name))},
                                                      {"size", json::Value(static_cast<std::int64_t>(size))},

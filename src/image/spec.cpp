@@ -104,7 +104,8 @@ Result<ImageSpec> parse_image_spec(std::string_view text, std::string_view sourc
     Result<void> problem;
     const toml::table* kernel = table_at(reader, document, "kernel", problem);
     if (kernel == nullptr) return fail(problem.error());
-    if (auto known = reader.only(*kernel, "kernel", {"image", "modules_dir", "initrd_modules", "args", "efi_stub", "boot_manager"});
+    if (auto known = reader.only(*kernel, "kernel",
+                                 {"image", "modules_dir", "initrd_modules", "args", "efi_stub", "boot_manager"});
         !known) {
         return fail(known.error());
     }

@@ -124,8 +124,8 @@ Result<VerifiedBundle> verify_bundle(const bundle::Bundle& bundle, std::string_v
     if (bundle.layout().find(bundle::EntryType::boot_manager)) {
         const auto listed = newest->second.find(Part::boot_manager);
         if (listed == newest->second.end()) {
-            return fail(ErrorCode::integrity, concat({"the bundle carries a boot manager that ", name,
-                                                      "does not list"}));
+            return fail(ErrorCode::integrity,
+                        concat({"the bundle carries a boot manager that ", name, "does not list"}));
         }
         VerifiedPart part{.entry = {}, .target = listed->second};
         if (auto checked = check_payload(bundle, bundle::EntryType::boot_manager, part.target,

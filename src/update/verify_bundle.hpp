@@ -30,9 +30,9 @@ struct VerifiedBundle {
     VerifiedPart verity;
     VerifiedPart root;
     std::optional<VerifiedPart> boot_manager;  // when the bundle carries one
-    std::int64_t root_version = 0;     // of the newest trusted root after the walk
-    std::string newest_root;           // its bytes, for the caller to keep as its new root of trust
-    std::int64_t targets_version = 0;  // for the caller's own rollback checks
+    std::int64_t root_version = 0;             // of the newest trusted root after the walk
+    std::string newest_root;                   // its bytes, for the caller to keep as its new root of trust
+    std::int64_t targets_version = 0;          // for the caller's own rollback checks
 };
 
 // `trusted_root` is the root.json the core trusts; `now` is the time expiry is judged by.

@@ -159,9 +159,9 @@ TEST(BundleHeader, PlaceEntriesMatchesTheFormat) {
 }
 
 TEST(BundleHeader, TheBootManagerIsOptionalLastAndSingle) {
-    std::vector<Entry> entries = {{EntryType::root, 0, 10},  {EntryType::timestamp, 0, 10},
-                                  {EntryType::snapshot, 0, 10}, {EntryType::targets, 0, 10},
-                                  {EntryType::uki, 0, 10},   {EntryType::verity, 0, 10},
+    std::vector<Entry> entries = {{EntryType::root, 0, 10},      {EntryType::timestamp, 0, 10},
+                                  {EntryType::snapshot, 0, 10},  {EntryType::targets, 0, 10},
+                                  {EntryType::uki, 0, 10},       {EntryType::verity, 0, 10},
                                   {EntryType::root_image, 0, 10}};
     ASSERT_TRUE(place_entries(entries));
     entries.push_back({EntryType::boot_manager, 0, 16 * kMiB});

@@ -1,0 +1,270 @@
+#include "update/install_disk.hpp"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+
+#include "base/file_io.hpp"
+#include "base/process.hpp"
+#include "base/text.hpp"
+#include "base/unique_fd.hpp"
+#include "boot/boot_entries.hpp"
+#include "boot/esp.hpp"
+#include "bundle/bundle.hpp"
+#include "crypto/secret_box.hpp"
+#include "gpt/gpt.hpp"
+#include "image/uki.hpp"
+#include "initrd/boot_args.hpp"
+#include "tuf/time.hpp"
+#include "tuf/trusted_set.hpp"
+#include "update/slots.hpp"
+#include "update/verify_bundle.hpp"
+
+namespace bulkhead::update {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
+constexpr std::uint64_t kEspBytes = 512 * kMiB;
+constexpr std::uint64_t kMinRootSlot = 256 * kMiB;
+constexpr std::uint64_t kMinVeritySlot = 16 * kMiB;
+constexpr std::uint64_t kMinState = 64 * kMiB;
+constexpr std::size_t kMaxRootBytes = std::size_t{1} << 20;
+
+std::uint64_t round_up_mib(std::uint64_t bytes) { return (bytes + kMiB - 1) / kMiB * kMiB; }
+
+// Removes a scratch directory and everything in it.
+struct Scratch {
+    std::string path;
+    Scratch() = default;
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    Scratch(Scratch&&) = delete;
+    Scratch& operator=(Scratch&&) = delete;
+    ~Scratch() {
+        if (path.empty()) return;
+        std::error_code ignored;
+        fs::remove_all(path, ignored);
+    }
+};
+
+// Copies an entry of the bundle to a local file, checking it against the signed metadata.
+Result<void> extract(const bundle::Bundle& bundle, const VerifiedPart& part, const std::string& out,
+                     const std::string& what) {
+    const UniqueFd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd.valid()) return fail(Error::from_errno(errno, "creating " + out));
+    auto check = tuf::LengthAndHashCheck::start(part.target.length, part.target.hashes, what);
+    if (!check) return fail(check.error());
+    auto copied = bundle.copy_entry(part.entry, fd.get(), [&check](std::string_view chunk) -> Result<void> {
+        check->update(chunk);
+        return {};
+    });
+    if (!copied) return fail(copied.error());
+    return check->finish();
+}
+
+// The firmware will check these signatures; checking them here refuses a bundle for another
+// owner before the disk is touched.
+Result<void> check_signed_by(const std::string& efi_binary, const std::string& certificate, const std::string& what) {
+    auto checked = run_program({"/usr/bin/sbverify", "--cert", certificate, efi_binary});
+    if (!checked) return fail(checked.error());
+    if (checked->exit_code != 0) {
+        return fail(ErrorCode::not_signed, concat({what, " is not signed by the owner's db key (", certificate, ")"}));
+    }
+    return {};
+}
+
+struct OpenedDisk {
+    UniqueFd fd;
+    std::uint64_t size = 0;
+};
+
+// The disk, opened so that nothing else can use it meanwhile: a block device exclusively (the
+// kernel refuses while a partition is mounted), a file only when no one holds a lock on it
+// (QEMU locks the images it runs).
+Result<OpenedDisk> open_disk(const std::string& path) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) return fail(Error::from_errno(errno, "reading " + path));
+    OpenedDisk disk;
+    if (S_ISBLK(info.st_mode)) {
+        disk.fd.reset(::open(path.c_str(), O_RDWR | O_EXCL | O_CLOEXEC));
+        if (!disk.fd.valid()) {
+            if (errno == EBUSY) return fail(ErrorCode::invalid_argument, path + " is in use (a partition is mounted?)");
+            return fail(Error::from_errno(errno, "opening " + path));
+        }
+        if (::ioctl(disk.fd.get(), BLKGETSIZE64, &disk.size) != 0)
+            return fail(Error::from_errno(errno, "sizing " + path));
+        return disk;
+    }
+    if (!S_ISREG(info.st_mode)) {
+        return fail(ErrorCode::invalid_argument, path + " is neither a disk image file nor a block device");
+    }
+    disk.fd.reset(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
+    if (!disk.fd.valid()) return fail(Error::from_errno(errno, "opening " + path));
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    if (::fcntl(disk.fd.get(), F_OFD_GETLK, &lock) != 0) return fail(Error::from_errno(errno, "checking " + path));
+    if (lock.l_type != F_UNLCK)
+        return fail(ErrorCode::invalid_argument, path + " is in use (another program locks it)");
+    if (::fstat(disk.fd.get(), &info) != 0) return fail(Error::from_errno(errno, "reading " + path));
+    disk.size = static_cast<std::uint64_t>(info.st_size);
+    if (disk.size % gpt::kSectorBytes != 0) {
+        return fail(ErrorCode::invalid_argument, path + " is not a whole number of 512-byte sectors");
+    }
+    return disk;
+}
+
+Result<gpt::Guid> random_guid() {
+    auto bytes = crypto::random_bytes(16);
+    if (!bytes) return fail(bytes.error());
+    return gpt::guid_from_bytes(*bytes);
+}
+
+}  // namespace
+
+Result<DiskPlan> plan_disk(std::uint64_t disk_bytes, std::uint64_t root_bytes, std::uint64_t verity_bytes) {
+    DiskPlan plan;
+    plan.esp_bytes = kEspBytes;
+    plan.root_slot_bytes = std::max(kMinRootSlot, round_up_mib(root_bytes * 2));
+    plan.verity_slot_bytes = std::max(kMinVeritySlot, round_up_mib(verity_bytes * 2));
+    // 1 MiB before the first partition and 1 MiB after the last (the backup table).
+    const std::uint64_t fixed = 2 * kMiB + plan.esp_bytes + 2 * (plan.root_slot_bytes + plan.verity_slot_bytes);
+    const std::uint64_t usable = disk_bytes / kMiB * kMiB;
+    if (usable < fixed + kMinState) {
+        return fail(ErrorCode::too_large, concat({"the disk has ", std::to_string(disk_bytes / kMiB),
+                                                  " MiB, but this release needs at least ",
+                                                  std::to_string((fixed + kMinState) / kMiB), " MiB"}));
+    }
+    plan.state_bytes = usable - fixed;
+    return plan;
+}
+
+Result<Installed> install_disk(const InstallRequest& request) {
+    // 1. Every check, with nothing written.
+    auto opened = bundle::Bundle::open(request.bundle);
+    if (!opened) return fail(opened.error());
+    std::string trusted_root;
+    if (!request.trusted_root.empty()) {
+        auto root = read_file_bounded(request.trusted_root, kMaxRootBytes);
+        if (!root) return fail(root.error());
+        trusted_root = std::move(*root);
+    } else {
+        const auto roots = opened->layout().roots();
+        auto root = opened->read_entry(roots.front());
+        if (!root) return fail(root.error());
+        trusted_root = std::move(*root);
+    }
+    auto verified = verify_bundle(*opened, trusted_root, tuf::now());
+    if (!verified) return fail(verified.error());
+    if (!verified->boot_manager) {
+        return fail(ErrorCode::not_found, "the bundle has no boot manager: it can update a disk, not install one");
+    }
+    for (const char* name : {"PK.auth", "KEK.auth", "db.auth", "db.crt"}) {
+        if (!fs::is_regular_file(fs::path(request.keys) / name)) {
+            return fail(ErrorCode::not_found, concat({request.keys, " has no ", name,
+                                                      " (make the keys with bulkhead keys secureboot-init)"}));
+        }
+    }
+    Scratch scratch;
+    scratch.path = (fs::temp_directory_path() / "bulkhead-install-XXXXXX").string();
+    if (::mkdtemp(scratch.path.data()) == nullptr) {
+        scratch.path.clear();
+        return fail(Error::from_errno(errno, "creating a scratch directory"));
+    }
+    const std::string uki = scratch.path + "/bulkhead.efi";
+    const std::string boot_manager = scratch.path + "/systemd-bootx64.efi";
+    const std::string release_name = concat({"core release ", std::to_string(verified->release.release)});
+    if (auto got = extract(*opened, verified->uki, uki, release_name + " uki"); !got) return fail(got.error());
+    if (auto got = extract(*opened, *verified->boot_manager, boot_manager, release_name + " boot manager"); !got) {
+        return fail(got.error());
+    }
+    const std::string db_certificate = (fs::path(request.keys) / "db.crt").string();
+    if (auto checked = check_signed_by(uki, db_certificate, release_name + "'s kernel image"); !checked) {
+        return fail(checked.error());
+    }
+    if (auto checked = check_signed_by(boot_manager, db_certificate, release_name + "'s boot manager"); !checked) {
+        return fail(checked.error());
+    }
+    auto command_line = image::read_uki_command_line(uki);
+    if (!command_line) return fail(command_line.error());
+    auto args = initrd::parse_boot_args(*command_line);
+    if (!args) return fail(args.error());
+    if (hex_encode(args->root_hash) != verified->release.root_hash) {
+        return fail(ErrorCode::integrity, release_name + "'s kernel image boots another image than its metadata says");
+    }
+    auto disk = open_disk(request.disk);
+    if (!disk) return fail(disk.error());
+    auto plan = plan_disk(disk->size, verified->root.entry.length, verified->verity.entry.length);
+    if (!plan) return fail(plan.error());
+
+    // 2. The partition table: slot a gets its UUIDs only once its data is written and read back.
+    gpt::DiskLayout layout;
+    auto disk_guid = random_guid();
+    if (!disk_guid) return fail(disk_guid.error());
+    layout.disk_guid = *disk_guid;
+    const auto type = [](std::string_view text) { return *gpt::parse_guid(text); };
+    std::vector<std::pair<std::string, std::pair<gpt::Guid, std::uint64_t>>> partitions = {
+        {"esp", {type(gpt::kEspType), plan->esp_bytes}},
+        {"root-a", {type(gpt::kRootType), plan->root_slot_bytes}},
+        {"verity-a", {type(gpt::kRootVerityType), plan->verity_slot_bytes}},
+        {"root-b", {type(gpt::kRootType), plan->root_slot_bytes}},
+        {"verity-b", {type(gpt::kRootVerityType), plan->verity_slot_bytes}},
+        {"state", {type(gpt::kLinuxDataType), plan->state_bytes}},
+    };
+    for (const auto& [name, spec] : partitions) {
+        auto uuid = random_guid();
+        if (!uuid) return fail(uuid.error());
+        const bool read_only = name.starts_with("root-") || name.starts_with("verity-");
+        layout.partitions.push_back(
+            {name, spec.first, *uuid, spec.second, read_only ? gpt::kReadOnlyAttribute : std::uint64_t{0}});
+    }
+    auto placements = gpt::write_partition_table(disk->fd.get(), layout, disk->size);
+    if (!placements) return fail(placements.error());
+    if (::fsync(disk->fd.get()) != 0) return fail(Error::from_errno(errno, "syncing " + request.disk));
+
+    // 3. The EFI system partition.
+    const std::uint64_t esp_offset = (*placements)[0].offset();
+    if (auto made = run_program_checked({"/usr/sbin/mkfs.vfat", "-F", "32", "-n", "BULKHEAD", "--offset",
+                                         std::to_string(esp_offset / gpt::kSectorBytes), request.disk,
+                                         std::to_string(plan->esp_bytes / 1024)});
+        !made) {
+        return fail(made.error());
+    }
+    const boot::Esp esp(request.disk, esp_offset);
+    if (auto made = esp.make_dirs({"EFI", "EFI/BOOT", "EFI/Linux", "loader", "loader/keys", "loader/keys/auto"});
+        !made) {
+        return fail(made.error());
+    }
+    const std::string loader_conf = scratch.path + "/loader.conf";
+    if (auto written = write_file_atomically(loader_conf, boot::loader_conf(), 0644, false); !written) {
+        return fail(written.error());
+    }
+    for (const auto& [local, on_esp] : std::vector<std::pair<std::string, std::string>>{
+             {boot_manager, "EFI/BOOT/BOOTX64.EFI"},
+             {loader_conf, "loader/loader.conf"},
+             {(fs::path(request.keys) / "PK.auth").string(), "loader/keys/auto/PK.auth"},
+             {(fs::path(request.keys) / "KEK.auth").string(), "loader/keys/auto/KEK.auth"},
+             {(fs::path(request.keys) / "db.auth").string(), "loader/keys/auto/db.auth"}}) {
+        if (auto put = esp.put(local, on_esp); !put) return fail(put.error());
+    }
+
+    // 4. Slot a, then its entry: the first release is blessed at once (there is nothing to fall
+    //    back to); the machine raises its floor when it first comes up.
+    if (auto written = install_into_slot(disk->fd.get(), disk->size, 'a', *opened, *verified, nullptr); !written) {
+        return fail(written.error());
+    }
+    const boot::BootEntry entry{.release = verified->release.release, .tries_left = std::nullopt, .tries_done = 0};
+    if (auto put = esp.put(uki, concat({boot::kEntriesDir, "/", entry.file_name()})); !put) return fail(put.error());
+    return Installed{verified->release, *plan};
+}
+
+}  // namespace bulkhead::update
