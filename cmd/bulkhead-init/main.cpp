@@ -2,7 +2,11 @@
 // verified, read-only root. Not systemd, no shell, no getty, no network set-up: it mounts the
 // kernel file systems and tmpfs for /run and /tmp, applies the kernel hardening settings,
 // reports the boot's security state on the console (image version, Secure Boot, the verified
-// read-only root), then starts bulkheadd and keeps it running. SIGINT (Ctrl-Alt-Del) and
+// read-only root), then starts bulkheadd and keeps it running. Once bulkheadd answers on its
+// socket (the health check), the boot is blessed: `bulkhead system bless` ends systemd-boot's
+// try counting for this release and raises the TPM anti-rollback floor to its security version
+// (docs/UPDATES.md); a release that never gets there falls back when its tries run out.
+// SIGINT (Ctrl-Alt-Del) and
 // SIGTERM reboot, SIGUSR2 powers off: bulkheadd is stopped, everything else is killed, file
 // systems are synced and unmounted. A static binary; it never exits.
 #include <fcntl.h>
@@ -10,12 +14,15 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
@@ -32,6 +39,9 @@ namespace {
 using namespace bulkhead;
 
 constexpr const char* kDaemon = "/usr/sbin/bulkheadd";
+constexpr const char* kDaemonSocket = "/run/bulkhead/bulkheadd.sock";
+constexpr const char* kTool = "/usr/bin/bulkhead";
+constexpr std::uint64_t kHealthCheckMs = 180000;
 constexpr time_t kRestartPauseSeconds = 2;
 constexpr std::uint64_t kStopGraceMs = 10000;
 
@@ -167,6 +177,38 @@ pid_t start_daemon() {
     ::_exit(127);
 }
 
+bool daemon_answers() {
+    const UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, kDaemonSocket, sizeof address.sun_path - 1);
+    return fd.valid() && ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+}
+
+// The health check and the blessing, in a child so that PID 1 never waits on either.
+pid_t start_health_check() {
+    const pid_t pid = ::fork();
+    if (pid != 0) return pid;
+    sigset_t none;
+    sigemptyset(&none);
+    ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    const std::uint64_t deadline = now_ms() + kHealthCheckMs;
+    while (!daemon_answers()) {
+        if (now_ms() > deadline) {
+            say("health check failed: bulkheadd does not answer; this boot is not blessed");
+            ::_exit(1);
+        }
+        timespec pause{0, 500L * 1000 * 1000};
+        ::nanosleep(&pause, nullptr);
+    }
+    say("health check passed: bulkheadd answers; blessing this boot");
+    const std::array<const char*, 4> argv = {kTool, "system", "bless", nullptr};
+    const std::array<const char*, 3> envp = {"PATH=/usr/sbin:/usr/bin", "LC_ALL=C", nullptr};
+    ::execve(kTool, const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp.data()));
+    say(Error::from_errno(errno, std::string("starting ") + kTool).message);
+    ::_exit(127);
+}
+
 [[noreturn]] void shut_down(pid_t daemon, bool power_off) {
     say(power_off ? "powering off" : "rebooting");
     if (daemon > 0) {
@@ -218,6 +260,7 @@ pid_t start_daemon() {
     pid_t daemon = -1;
     if (hardened) {
         daemon = start_daemon();
+        (void)start_health_check();
     } else {
         say("module loading could not be disabled; bulkheadd is not started");
     }

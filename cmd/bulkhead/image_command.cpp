@@ -39,6 +39,8 @@ struct ImageOptions {
     std::string spec;
     std::string out;
     std::string keys;
+    std::optional<std::string> version;
+    std::optional<std::int64_t> security_version;
     bool json = false;
 };
 
@@ -158,6 +160,9 @@ int build(const ImageOptions& options) {
     const std::string base_dir = fs::absolute(options.spec).parent_path().string();
     auto spec = image::parse_image_spec(*text, options.spec, base_dir);
     if (!spec) return cli::report_error(spec.error(), options.json);
+    if (auto set = image::set_release(*spec, options.version, options.security_version); !set) {
+        return cli::report_error(set.error(), options.json);
+    }
     auto key = read_file_bounded(options.keys + "/db.key", kMaxKeyBytes);
     if (!key) return cli::report_error(key.error(), options.json);
     auto certificate = read_file_bounded(options.keys + "/db.crt", kMaxKeyBytes);
@@ -208,6 +213,9 @@ CommandRunner register_image(CLI::App& app, CLI::App& keys) {
         ->add_option("--passphrase-file", options->passphrase_file,
                      "Read the db key's passphrase from the first line of FILE instead of the terminal")
         ->type_name("FILE");
+    build_command->add_option("--version", options->version, "The image's version instead of the spec's");
+    build_command->add_option("--security-version", options->security_version,
+                              "The image's security version instead of the spec's (0 to 65535)");
     build_command->add_flag("--json", options->json, "Print the result as JSON (schema bulkhead.image/1)");
 
     return [init, build_command, options]() -> int {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,5 +53,10 @@ struct ImageSpec {
 
 // `source` names the spec in errors; relative paths are resolved against `base_dir`.
 Result<ImageSpec> parse_image_spec(std::string_view text, std::string_view source, const std::string& base_dir);
+
+// A release of the same spec under another version and security version (what a release
+// manager changes between releases), checked by the spec's own rules.
+Result<void> set_release(ImageSpec& spec, const std::optional<std::string>& version,
+                         const std::optional<std::int64_t>& security_version);
 
 }  // namespace bulkhead::image
