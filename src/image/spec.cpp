@@ -276,7 +276,8 @@ Result<ImageSpec> parse_image_spec(std::string_view text, std::string_view sourc
 Result<void> set_release(ImageSpec& spec, const std::optional<std::string>& version,
                          const std::optional<std::int64_t>& security_version) {
     if (version) {
-        if (version->empty() || version->size() > 64 || !std::all_of(version->begin(), version->end(), version_character)) {
+        if (version->empty() || version->size() > 64 ||
+            !std::all_of(version->begin(), version->end(), version_character)) {
             return fail(ErrorCode::invalid_argument, "the version must be 1 to 64 characters of [A-Za-z0-9._-]");
         }
         spec.version = *version;
