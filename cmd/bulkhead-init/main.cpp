@@ -5,7 +5,8 @@
 // read-only root), then starts bulkheadd and keeps it running. Once bulkheadd answers on its
 // socket (the health check), the boot is blessed: `bulkhead system bless` ends systemd-boot's
 // try counting for this release and raises the TPM anti-rollback floor to its security version
-// (docs/UPDATES.md); a release that never gets there falls back when its tries run out.
+// (docs/UPDATES.md). A release on trial that never gets there is restarted, so that its tries
+// run out and systemd-boot falls back to the blessed one.
 // SIGINT (Ctrl-Alt-Del) and
 // SIGTERM reboot, SIGUSR2 powers off: bulkheadd is stopped, everything else is killed, file
 // systems are synced and unmounted. A static binary; it never exits.
@@ -195,7 +196,17 @@ pid_t start_health_check() {
     const std::uint64_t deadline = now_ms() + kHealthCheckMs;
     while (!daemon_answers()) {
         if (now_ms() > deadline) {
-            say("health check failed: bulkheadd does not answer; this boot is not blessed");
+            // A release on trial (systemd-boot counted a try for this boot) that does not come
+            // up is restarted, so that its tries run out and the blessed one comes back.
+            const std::string counting =
+                "/sys/firmware/efi/efivars/LoaderBootCountPath-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
+            struct stat variable {};
+            if (::stat(counting.c_str(), &variable) == 0) {
+                say("health check failed: bulkheadd does not answer; restarting to use up a try of this release");
+                ::kill(1, SIGTERM);
+            } else {
+                say("health check failed: bulkheadd does not answer; this boot is not blessed");
+            }
             ::_exit(1);
         }
         timespec pause{0, 500L * 1000 * 1000};

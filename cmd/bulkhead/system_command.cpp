@@ -3,6 +3,13 @@
 // boot counting and the TPM anti-rollback floor (docs/UPDATES.md). On the core these act on its
 // own disk and TPM; with --disk they act on a disk image (or device) and use no TPM unless
 // --tcti names one.
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -10,6 +17,8 @@
 
 #include "base/file_io.hpp"
 #include "base/text.hpp"
+#include "base/unique_fd.hpp"
+#include "boot/boot_entries.hpp"
 #include "bundle/bundle.hpp"
 #include "cli/output.hpp"
 #include "commands.hpp"
@@ -64,11 +73,35 @@ struct Target {
     std::string tcti;  // empty: no TPM
 };
 
+// Whether `disk` holds the image this core booted (then --disk names the core's own disk, and
+// every rule about the running image applies).
+bool holds_booted(const std::string& disk, const initrd::BootArgs& booted) {
+    const UniqueFd fd(::open(disk.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd.valid()) return false;
+    std::uint64_t size = 0;
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0) return false;
+    if (S_ISREG(info.st_mode)) {
+        size = static_cast<std::uint64_t>(info.st_size);
+    } else if (!S_ISBLK(info.st_mode) || ::ioctl(fd.get(), BLKGETSIZE64, &size) != 0) {
+        return false;
+    }
+    auto slots = update::read_slots(fd.get(), size);
+    if (!slots) return false;
+    return std::any_of(slots->begin(), slots->end(),
+                       [&booted](const update::Slot& slot) { return slot.holds(booted.root_hash); });
+}
+
 Result<Target> target_of(const SystemOptions& options) {
     Target target;
     target.tcti = options.tcti;
     if (!options.disk.empty()) {
         target.disk = options.disk;
+        auto booted = booted_image();
+        if (booted && holds_booted(options.disk, *booted)) {
+            target.booted = std::move(booted);
+            if (target.tcti.empty()) target.tcti = floor::default_tcti;
+        }
         return target;
     }
     target.booted = booted_image();
@@ -227,6 +260,15 @@ int update_disk(const SystemOptions& options) {
                      std::to_string((*floor_now)->floor), ": it would never boot"})},
             options.json);
     }
+    if (*floor_now && (*floor_now)->provisioned &&
+        verified->release.security_version > (*floor_now)->floor + floor::max_floor_step) {
+        return cli::report_error(
+            {ErrorCode::invalid_argument,
+             concat({"core release ", std::to_string(verified->release.release), " would raise the floor from ",
+                     std::to_string((*floor_now)->floor), " to ", std::to_string(verified->release.security_version),
+                     ", more than ", std::to_string(floor::max_floor_step), " at once"})},
+            options.json);
+    }
     auto disk = update::CoreDisk::open(target->disk);
     if (!disk) return cli::report_error(disk.error(), options.json);
     auto status = disk->status();
@@ -245,6 +287,19 @@ int update_disk(const SystemOptions& options) {
         auto chosen = update::update_slot(*status, booted_hash(*target));
         if (!chosen) return cli::report_error(chosen.error(), options.json);
         slot = *chosen;
+    }
+    // What the update replaces must not be the only thing known to come up: the other slot keeps
+    // a blessed release to fall back to (on the core: the running one, once it is blessed).
+    const bool fallback =
+        std::any_of(status->entries.begin(), status->entries.end(), [slot](const update::InstalledEntry& installed) {
+            return installed.slot && *installed.slot != slot && installed.entry.blessed();
+        });
+    if (!fallback) {
+        return cli::report_error(
+            {ErrorCode::invalid_argument, concat({"slot ", std::string(1, slot == 'a' ? 'b' : 'a'),
+                                                  " has no blessed release to fall back to: bless the running release "
+                                                  "first (it is still being tried), or update the other slot"})},
+            options.json);
     }
     auto installed = disk->install(*opened, *verified, slot, [&options](update::InstallStep step) -> Result<void> {
         if (!options.json) (void)cli::print_text(concat({"  ", std::string(update::install_step_name(step)), "\n"}));
@@ -300,6 +355,20 @@ int status_of_disk(const SystemOptions& options) {
     return done(document, text, options.json);
 }
 
+// The file systemd-boot renamed for this boot's try, when it counted one (LoaderBootCountPath).
+Result<std::optional<std::string>> counted_entry_file() {
+    const std::string variable = concat({"/sys/firmware/efi/efivars/LoaderBootCountPath-", boot::kLoaderVendorGuid});
+    auto bytes = read_file_bounded(variable, 4096);
+    if (!bytes) {
+        if (bytes.error().code == ErrorCode::not_found) return std::optional<std::string>{};
+        return fail(bytes.error());
+    }
+    auto path = boot::parse_loader_string_variable(*bytes);
+    if (!path) return fail(ErrorCode::parse, concat({"LoaderBootCountPath: ", path.error().message}));
+    const std::size_t slash = path->rfind('\\');
+    return std::optional<std::string>{slash == std::string::npos ? *path : path->substr(slash + 1)};
+}
+
 int bless(const SystemOptions& options) {
     auto target = target_of(options);
     if (!target) return cli::report_error(target.error(), options.json);
@@ -308,23 +377,45 @@ int bless(const SystemOptions& options) {
     auto status = disk->status();
     if (!status) return cli::report_error(status.error(), options.json);
     const update::InstalledEntry* current = nullptr;
+    std::uint32_t security_version = 0;
     if (target->booted) {
-        current = update::booted_entry(*status, booted_hash(*target));
-    } else {
+        // The running image as its own signed command line describes it: the entry to bless must
+        // carry exactly that image, and be the file systemd-boot started when it counted a try.
+        const initrd::BootArgs& booted = *target->booted;
         for (const update::InstalledEntry& installed : status->entries) {
-            if (installed.entry.release == options.release) current = &installed;
+            if (installed.image.root_hash != booted.root_hash || installed.image.version != booted.version ||
+                installed.image.security_version != booted.security_version) {
+                continue;
+            }
+            if (current != nullptr) {
+                return cli::report_error({ErrorCode::invalid_argument, "two boot entries start the running image"},
+                                         options.json);
+            }
+            current = &installed;
         }
+        auto counted = counted_entry_file();
+        if (!counted) return cli::report_error(counted.error(), options.json);
+        if (current != nullptr && *counted && **counted != current->entry.file_name()) {
+            return cli::report_error({ErrorCode::integrity, concat({"systemd-boot started ", **counted, ", not ",
+                                                                    current->entry.file_name()})},
+                                     options.json);
+        }
+        security_version = booted.security_version;
+    } else {
         if (options.release == 0) {
             return cli::report_error({ErrorCode::invalid_argument, "with --disk, name the release with --release"},
                                      options.json);
         }
+        for (const update::InstalledEntry& installed : status->entries) {
+            if (installed.entry.release == options.release) current = &installed;
+        }
+        if (current != nullptr) security_version = current->image.security_version;
     }
     if (current == nullptr) {
         return cli::report_error({ErrorCode::not_found, "the image to bless has no boot entry on this disk"},
                                  options.json);
     }
     const std::int64_t release = current->entry.release;
-    const std::uint32_t security_version = current->image.security_version;
     // The entry first, then the floor: a floor raised for an entry that could still fall back
     // could leave the machine with nothing it may boot.
     auto blessed = disk->bless(release);

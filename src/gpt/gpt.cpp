@@ -136,6 +136,18 @@ Result<std::vector<Entry>> parse_copy(std::string_view header, std::string_view 
         }
         used.push_back(std::move(entry));
     }
+    // Writers trust these extents: partitions that overlap would let one write reach another.
+    std::vector<const Entry*> by_start;
+    by_start.reserve(used.size());
+    for (const Entry& entry : used) by_start.push_back(&entry);
+    std::sort(by_start.begin(), by_start.end(),
+              [](const Entry* a, const Entry* b) { return a->first_lba < b->first_lba; });
+    for (std::size_t i = 1; i < by_start.size(); ++i) {
+        if (by_start[i]->first_lba <= by_start[i - 1]->last_lba) {
+            return fail(ErrorCode::parse, concat({"GPT entries ", std::to_string(by_start[i - 1]->number), " and ",
+                                                  std::to_string(by_start[i]->number), " overlap"}));
+        }
+    }
     return used;
 }
 

@@ -159,13 +159,16 @@ Result<BuiltImage> build_image(const ImageSpec& spec, const std::string& out_dir
     if (!initrd) return fail(initrd.error());
     const std::string initrd_path = work + "/initrd.cpio";
     if (auto written = write_file_atomically(initrd_path, *initrd, 0644); !written) return fail(written.error());
-    std::string command_line = "lockdown=confidentiality";
+    // `gpt`: the kernel uses the backup partition table when the primary is damaged (an update
+    // changes partition UUIDs; see docs/UPDATES.md), as the initrd's own reader does.
+    std::string command_line = "lockdown=confidentiality gpt";
     for (const std::string& arg : spec.kernel_args) command_line += " " + arg;
     command_line += concat({" bulkhead.verity=", root_hash, " bulkhead.version=", spec.version,
                             " bulkhead.security=", std::to_string(spec.security_version)});
+    // No VERSION_ID or IMAGE_VERSION: systemd-boot would order entries by that version before
+    // their names; without one it orders ours by name, which is by release (docs/UPDATES.md).
     const std::string os_release =
-        concat({"ID=bulkhead\nNAME=Bulkhead\nPRETTY_NAME=\"Bulkhead ", spec.version, "\"\nVERSION_ID=", spec.version,
-                "\nIMAGE_ID=bulkhead\nIMAGE_VERSION=", spec.version, "\n"});
+        concat({"ID=bulkhead\nNAME=Bulkhead\nPRETTY_NAME=\"Bulkhead ", spec.version, "\"\nIMAGE_ID=bulkhead\n"});
     const std::string unsigned_uki = work + "/bulkhead.unsigned.efi";
     if (auto assembled = assemble_uki({spec.efi_stub, spec.kernel, initrd_path, command_line, os_release}, unsigned_uki,
                                       tools.objcopy, work);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -48,11 +49,33 @@ private:
 
 std::string entry_path(const std::string& name) { return concat({boot::kEntriesDir, "/", name}); }
 
+// ".bulkhead-RELEASE.tmp", exactly: names off the ESP reach mtools, which expands wildcards.
+bool is_temporary_entry(std::string_view name) {
+    if (!name.starts_with(kTempPrefix) || !name.ends_with(".tmp")) return false;
+    const std::string_view digits =
+        name.substr(std::string_view(kTempPrefix).size(), name.size() - std::string_view(kTempPrefix).size() - 4);
+    return !digits.empty() && digits.size() <= 13 &&
+           std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 }  // namespace
 
 Result<CoreDisk> CoreDisk::open(const std::string& path) {
+    // mtools takes "FILE@@OFFSET": a path holding "@@" would name another file to it.
+    if (path.find("@@") != std::string::npos) return fail(ErrorCode::invalid_argument, path + " holds \"@@\"");
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW));
     if (!fd.valid()) return fail(Error::from_errno(errno, "opening " + path));
+    // One change at a time (bless at boot, an update, a rollback), and none while a VMM runs the
+    // disk (QEMU locks its images the same way). Held as long as this CoreDisk lives.
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    if (::fcntl(fd.get(), F_OFD_SETLK, &lock) != 0) {
+        if (errno == EAGAIN || errno == EACCES) {
+            return fail(ErrorCode::invalid_argument, path + " is in use (another update, or a running VM)");
+        }
+        return fail(Error::from_errno(errno, "locking " + path));
+    }
     struct stat info {};
     if (::fstat(fd.get(), &info) != 0) return fail(Error::from_errno(errno, "reading " + path));
     std::uint64_t size = 0;
@@ -134,6 +157,11 @@ Result<void> CoreDisk::install(const bundle::Bundle& bundle, const VerifiedBundl
         if (candidate.name == slot) target = &candidate;
     }
     if (target == nullptr) return fail(ErrorCode::invalid_argument, "the slot must be a or b");
+    // An entry that cannot be read might start the slot about to be overwritten.
+    if (!status->unreadable.empty()) {
+        return fail(ErrorCode::parse, concat({"a boot entry cannot be read (", status->unreadable.front(),
+                                              "): repair or remove it before updating"}));
+    }
     auto new_root_hash = hex_decode(verified.release.root_hash);
     if (!new_root_hash) return fail(ErrorCode::parse, "the release's root hash is not hex");
     for (const Slot& candidate : status->slots) {
@@ -193,7 +221,7 @@ Result<void> CoreDisk::install(const bundle::Bundle& bundle, const VerifiedBundl
     }
     if (!names) return fail(names.error());
     for (const std::string& name : *names) {
-        if (name.starts_with(kTempPrefix)) {
+        if (is_temporary_entry(name)) {
             if (auto removed = esp_.remove(entry_path(name)); !removed) return removed;
         }
     }

@@ -100,8 +100,15 @@ Result<OpenedDisk> open_disk(const std::string& path) {
             if (errno == EBUSY) return fail(ErrorCode::invalid_argument, path + " is in use (a partition is mounted?)");
             return fail(Error::from_errno(errno, "opening " + path));
         }
-        if (::ioctl(disk.fd.get(), BLKGETSIZE64, &disk.size) != 0)
+        if (::ioctl(disk.fd.get(), BLKGETSIZE64, &disk.size) != 0) {
             return fail(Error::from_errno(errno, "sizing " + path));
+        }
+        int sector = 0;
+        if (::ioctl(disk.fd.get(), BLKSSZGET, &sector) != 0) return fail(Error::from_errno(errno, "sizing " + path));
+        if (sector != static_cast<int>(gpt::kSectorBytes)) {
+            return fail(ErrorCode::unsupported, concat({path, " has ", std::to_string(sector),
+                                                        "-byte sectors; only 512-byte sectors are supported"}));
+        }
         return disk;
     }
     if (!S_ISREG(info.st_mode)) {
@@ -109,18 +116,56 @@ Result<OpenedDisk> open_disk(const std::string& path) {
     }
     disk.fd.reset(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
     if (!disk.fd.valid()) return fail(Error::from_errno(errno, "opening " + path));
+    // Held until the install ends: nothing else may use the disk meanwhile (QEMU locks its images
+    // the same way, and so do our own update commands).
     struct flock lock {};
     lock.l_type = F_WRLCK;
     lock.l_whence = SEEK_SET;
-    if (::fcntl(disk.fd.get(), F_OFD_GETLK, &lock) != 0) return fail(Error::from_errno(errno, "checking " + path));
-    if (lock.l_type != F_UNLCK)
-        return fail(ErrorCode::invalid_argument, path + " is in use (another program locks it)");
+    if (::fcntl(disk.fd.get(), F_OFD_SETLK, &lock) != 0) {
+        if (errno == EAGAIN || errno == EACCES) {
+            return fail(ErrorCode::invalid_argument, path + " is in use (another program locks it)");
+        }
+        return fail(Error::from_errno(errno, "locking " + path));
+    }
     if (::fstat(disk.fd.get(), &info) != 0) return fail(Error::from_errno(errno, "reading " + path));
     disk.size = static_cast<std::uint64_t>(info.st_size);
     if (disk.size % gpt::kSectorBytes != 0) {
         return fail(ErrorCode::invalid_argument, path + " is not a whole number of 512-byte sectors");
     }
     return disk;
+}
+
+// Copies the data extents of `image` (a sparse file system image) to `disk_fd` at `offset`.
+// Its holes are free space of the file system, which nothing reads.
+Result<void> copy_extents(const std::string& image, int disk_fd, std::uint64_t offset) {
+    const UniqueFd in(::open(image.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in.valid()) return fail(Error::from_errno(errno, "opening " + image));
+    std::string buffer(kMiB, '\0');
+    off_t at = 0;
+    for (;;) {
+        const off_t data = ::lseek(in.get(), at, SEEK_DATA);
+        if (data < 0) {
+            if (errno == ENXIO) return {};
+            return fail(Error::from_errno(errno, "reading " + image));
+        }
+        const off_t hole = ::lseek(in.get(), data, SEEK_HOLE);
+        if (hole < 0) return fail(Error::from_errno(errno, "reading " + image));
+        for (off_t position = data; position < hole;) {
+            const auto want = static_cast<std::size_t>(std::min<off_t>(static_cast<off_t>(kMiB), hole - position));
+            const ssize_t got = ::pread(in.get(), buffer.data(), want, position);
+            if (got <= 0) return fail(Error::from_errno(errno, "reading " + image));
+            std::size_t done = 0;
+            while (done < static_cast<std::size_t>(got)) {
+                const ssize_t put = ::pwrite(disk_fd, buffer.data() + done, static_cast<std::size_t>(got) - done,
+                                             static_cast<off_t>(offset) + position + static_cast<off_t>(done));
+                if (put < 0 && errno == EINTR) continue;
+                if (put <= 0) return fail(Error::from_errno(errno, "writing the EFI system partition"));
+                done += static_cast<std::size_t>(put);
+            }
+            position += got;
+        }
+        at = hole;
+    }
 }
 
 Result<gpt::Guid> random_guid() {
@@ -206,13 +251,44 @@ Result<Installed> install_disk(const InstallRequest& request) {
     auto plan = plan_disk(disk->size, verified->root.entry.length, verified->verity.entry.length);
     if (!plan) return fail(plan.error());
 
-    // 2. The partition table: slot a gets its UUIDs only once its data is written and read back.
+    // 2. The EFI system partition, made in a scratch image: systemd-boot, its configuration, the
+    //    owner's keys for enrolment in Setup Mode, and the release's entry. The first release is
+    //    blessed at once (there is nothing to fall back to); the machine raises its floor when it
+    //    first comes up.
+    const std::string esp_image = scratch.path + "/esp.img";
+    if (auto made = run_program_checked({"/usr/sbin/mkfs.vfat", "-F", "32", "-n", "BULKHEAD", "-C", esp_image,
+                                         std::to_string(plan->esp_bytes / 1024)});
+        !made) {
+        return fail(made.error());
+    }
+    const boot::Esp esp(esp_image, 0);
+    if (auto made = esp.make_dirs({"EFI", "EFI/BOOT", "EFI/Linux", "loader", "loader/keys", "loader/keys/auto"});
+        !made) {
+        return fail(made.error());
+    }
+    const std::string loader_conf = scratch.path + "/loader.conf";
+    if (auto written = write_file_atomically(loader_conf, boot::loader_conf(), 0644, false); !written) {
+        return fail(written.error());
+    }
+    const boot::BootEntry entry{.release = verified->release.release, .tries_left = std::nullopt, .tries_done = 0};
+    for (const auto& [local, on_esp] : std::vector<std::pair<std::string, std::string>>{
+             {boot_manager, "EFI/BOOT/BOOTX64.EFI"},
+             {loader_conf, "loader/loader.conf"},
+             {(fs::path(request.keys) / "PK.auth").string(), "loader/keys/auto/PK.auth"},
+             {(fs::path(request.keys) / "KEK.auth").string(), "loader/keys/auto/KEK.auth"},
+             {(fs::path(request.keys) / "db.auth").string(), "loader/keys/auto/db.auth"},
+             {uki, concat({boot::kEntriesDir, "/", entry.file_name()})}}) {
+        if (auto put = esp.put(local, on_esp); !put) return fail(put.error());
+    }
+
+    // 3. Only now the disk: the partition table, the ESP, and slot a, which gets its UUIDs once
+    //    its data is written and read back.
     gpt::DiskLayout layout;
     auto disk_guid = random_guid();
     if (!disk_guid) return fail(disk_guid.error());
     layout.disk_guid = *disk_guid;
     const auto type = [](std::string_view text) { return *gpt::parse_guid(text); };
-    std::vector<std::pair<std::string, std::pair<gpt::Guid, std::uint64_t>>> partitions = {
+    const std::vector<std::pair<std::string, std::pair<gpt::Guid, std::uint64_t>>> partitions = {
         {"esp", {type(gpt::kEspType), plan->esp_bytes}},
         {"root-a", {type(gpt::kRootType), plan->root_slot_bytes}},
         {"verity-a", {type(gpt::kRootVerityType), plan->verity_slot_bytes}},
@@ -229,41 +305,15 @@ Result<Installed> install_disk(const InstallRequest& request) {
     }
     auto placements = gpt::write_partition_table(disk->fd.get(), layout, disk->size);
     if (!placements) return fail(placements.error());
+    if (auto copied = copy_extents(esp_image, disk->fd.get(), (*placements)[0].offset()); !copied) {
+        return fail(copied.error());
+    }
     if (::fsync(disk->fd.get()) != 0) return fail(Error::from_errno(errno, "syncing " + request.disk));
-
-    // 3. The EFI system partition.
-    const std::uint64_t esp_offset = (*placements)[0].offset();
-    if (auto made = run_program_checked({"/usr/sbin/mkfs.vfat", "-F", "32", "-n", "BULKHEAD", "--offset",
-                                         std::to_string(esp_offset / gpt::kSectorBytes), request.disk,
-                                         std::to_string(plan->esp_bytes / 1024)});
-        !made) {
-        return fail(made.error());
-    }
-    const boot::Esp esp(request.disk, esp_offset);
-    if (auto made = esp.make_dirs({"EFI", "EFI/BOOT", "EFI/Linux", "loader", "loader/keys", "loader/keys/auto"});
-        !made) {
-        return fail(made.error());
-    }
-    const std::string loader_conf = scratch.path + "/loader.conf";
-    if (auto written = write_file_atomically(loader_conf, boot::loader_conf(), 0644, false); !written) {
-        return fail(written.error());
-    }
-    for (const auto& [local, on_esp] : std::vector<std::pair<std::string, std::string>>{
-             {boot_manager, "EFI/BOOT/BOOTX64.EFI"},
-             {loader_conf, "loader/loader.conf"},
-             {(fs::path(request.keys) / "PK.auth").string(), "loader/keys/auto/PK.auth"},
-             {(fs::path(request.keys) / "KEK.auth").string(), "loader/keys/auto/KEK.auth"},
-             {(fs::path(request.keys) / "db.auth").string(), "loader/keys/auto/db.auth"}}) {
-        if (auto put = esp.put(local, on_esp); !put) return fail(put.error());
-    }
-
-    // 4. Slot a, then its entry: the first release is blessed at once (there is nothing to fall
-    //    back to); the machine raises its floor when it first comes up.
     if (auto written = install_into_slot(disk->fd.get(), disk->size, 'a', *opened, *verified, nullptr); !written) {
         return fail(written.error());
     }
-    const boot::BootEntry entry{.release = verified->release.release, .tries_left = std::nullopt, .tries_done = 0};
-    if (auto put = esp.put(uki, concat({boot::kEntriesDir, "/", entry.file_name()})); !put) return fail(put.error());
+    // A block device's partitions as the kernel sees them (best effort: a disk image has none).
+    (void)::ioctl(disk->fd.get(), BLKRRPART);
     return Installed{verified->release, *plan};
 }
 

@@ -54,20 +54,20 @@ Result<CoreRelease> bundle_from_published(const std::string& published_dir, std:
         std::max<std::int64_t>(1, newest_root - static_cast<std::int64_t>(bundle::kMaxRoots) + 1);
 
     // The release and its three targets.
+    // The newest release: a core accepts nothing else with this metadata (verify_bundle).
     std::optional<CoreRelease> chosen;
     for (const auto& [path, target] : targets->signed_part.targets) {
         auto core = parse_core_custom(target.custom);
         if (!core) return fail(ErrorCode::parse, concat({"target ", path, ": ", core.error().message}));
         if (!core->has_value()) continue;
         const CoreRelease& candidate = (*core)->first;
-        if (release != 0 ? candidate.release == release : (!chosen || candidate.release > chosen->release)) {
-            chosen = candidate;
-        }
+        if (!chosen || candidate.release > chosen->release) chosen = candidate;
     }
-    if (!chosen) {
-        return fail(ErrorCode::not_found,
-                    release != 0 ? concat({"the published targets have no core release ", std::to_string(release)})
-                                 : std::string("the published targets have no core release"));
+    if (!chosen) return fail(ErrorCode::not_found, "the published targets have no core release");
+    if (release != 0 && release != chosen->release) {
+        return fail(ErrorCode::invalid_argument,
+                    concat({"core release ", std::to_string(release), " is not the newest published (",
+                            std::to_string(chosen->release), "); cores accept only the newest"}));
     }
     std::vector<bundle::Input> inputs;
     for (std::int64_t version = oldest_root; version <= newest_root; ++version) {

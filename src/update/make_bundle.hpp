@@ -11,7 +11,8 @@
 
 namespace bulkhead::update {
 
-// `release` 0 takes the newest release the targets list. out_path must not exist.
+// The bundle carries the newest release the targets list (the only one a core accepts with
+// this metadata); a `release` other than 0 must be that one. out_path must not exist.
 Result<CoreRelease> bundle_from_published(const std::string& published_dir, std::int64_t release,
                                           const std::string& out_path);
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/run_process.hpp"
+#include "support/swtpm.hpp"
 #include "support/temp_dir.hpp"
 
 namespace bulkhead {
@@ -30,13 +31,14 @@ ProcessResult bulkhead(std::vector<std::string> args) {
     return testing::run_process(args);
 }
 
-std::string small_spec(const std::string& version, int security_version) {
+std::string small_spec(const std::string& version, int security_version, bool boot_manager = true) {
     return "version = \"" + version + "\"\nsecurity_version = " + std::to_string(security_version) +
            "\n[kernel]\nimage = \"" + (kSource / "build-guest/kernel/current/vmlinuz").string() +
            "\"\nmodules_dir = \"" + (kSource / "build-guest/kernel/current/modules").string() +
            "\"\ninitrd_modules = \"" + (kSource / "deps/core-initrd-modules.txt").string() +
-           "\"\nefi_stub = \"/usr/lib/systemd/boot/efi/linuxx64.efi.stub\"\n"
-           "boot_manager = \"/usr/lib/systemd/boot/efi/systemd-bootx64.efi\"\nargs = [\"console=ttyS0\"]\n"
+           "\"\nefi_stub = \"/usr/lib/systemd/boot/efi/linuxx64.efi.stub\"\n" +
+           (boot_manager ? "boot_manager = \"/usr/lib/systemd/boot/efi/systemd-bootx64.efi\"\n" : "") +
+           "args = [\"console=ttyS0\"]\n"
            "[initrd]\ninit = \"" +
            kBin + "/bulkhead-initrd\"\n[root]\ndirectories = [\"/proc\", \"/sys\", \"/dev\"]\nfiles = [\n" +
            "  { source = \"" + kBin + "/bulkhead-init\", target = \"/sbin/bulkhead-init\", mode = \"0755\" },\n" +
@@ -59,9 +61,10 @@ protected:
         }
         ok({"repo", "init", path("repo"), "--root-key", path("root.key"), "--targets-key", path("targets.key"),
             "--snapshot-key", path("online.key"), "--timestamp-key", path("online.key")});
-        for (int release = 1; release <= 2; ++release) {
+        // Release 3 has no boot manager: it can update a disk, not install one.
+        for (int release = 1; release <= 3; ++release) {
             const std::string name = "v" + std::to_string(release);
-            std::ofstream(path(name + ".toml")) << small_spec("1." + std::to_string(release), release);
+            std::ofstream(path(name + ".toml")) << small_spec("1." + std::to_string(release), release, release != 3);
             ok({"image", "build", "--spec", path(name + ".toml"), "--out", path(name), "--keys", path("keys"),
                 "--passphrase-file", path("pass")});
             ok({"system", "publish", "--repo", path("repo"), "--image", path(name), "--release",
@@ -172,15 +175,20 @@ TEST_F(InstallCli, RefusedInstallsWriteNothing) {
         EXPECT_EQ(busy.exit_code, 1);
         EXPECT_NE(busy.out.find("in use"), std::string::npos) << busy.out;
     }
-    // An update bundle without a boot manager, a truncated bundle.
+    // A bundle without a boot manager, a truncated bundle.
+    const ProcessResult no_boot_manager = bulkhead({"install", "--disk", disk, "--bundle", path("v3.bundle"), "--keys",
+                                                    path("keys"), "--trusted-root", trusted_root(), "--json"});
+    EXPECT_EQ(no_boot_manager.exit_code, 1);
+    EXPECT_NE(no_boot_manager.out.find("no boot manager"), std::string::npos) << no_boot_manager.out;
     const std::string bundle = testing::read_whole_file(path("v1.bundle"));
     std::ofstream(path("truncated.bundle"), std::ios::binary) << bundle.substr(0, bundle.size() - 100);
     const ProcessResult truncated = bulkhead({"install", "--disk", disk, "--bundle", path("truncated.bundle"), "--keys",
                                               path("keys"), "--trusted-root", trusted_root(), "--json"});
     EXPECT_EQ(truncated.exit_code, 1);
-    // Nothing was written to the disk by any of them.
-    const ProcessResult zeros = testing::run_process({"/usr/bin/cmp", "-n", "67108864", disk, "/dev/zero"});
-    EXPECT_EQ(zeros.exit_code, 0) << zeros.out << zeros.err;
+    EXPECT_EQ(nlohmann::json::parse(truncated.out).at("error").at("code"), "parse") << truncated.out;
+    // Nothing was written to the disk by any of them: it is all zeros still.
+    const ProcessResult zeros = testing::run_process({"/usr/bin/cmp", disk, "/dev/zero"});
+    EXPECT_NE(zeros.err.find("EOF on " + disk), std::string::npos) << zeros.out << zeros.err;
 }
 
 TEST_F(InstallCli, ARefusedUpdateLeavesTheSlotsAsTheyWere) {
@@ -199,6 +207,35 @@ TEST_F(InstallCli, ARefusedUpdateLeavesTheSlotsAsTheyWere) {
         EXPECT_EQ(refused.exit_code, 1) << name << refused.out;
         EXPECT_EQ(digest(disk), before) << name << " changed the disk";
     }
+}
+
+TEST_F(InstallCli, TheTpmFloorGuardsBlessUpdateAndRollback) {
+    const testing::Swtpm swtpm(dir->path() / "floor-tpm");
+    const std::string disk = make_disk("floor.img", "1200M");
+    ok({"install", "--disk", disk, "--bundle", path("v1.bundle"), "--keys", path("keys"), "--trusted-root",
+        trusted_root()});
+    ok({"system", "update", path("v2.bundle"), "--disk", disk, "--trusted-root", trusted_root(), "--tcti",
+        swtpm.tcti()});
+    // A second update before release 2 is blessed would overwrite the only blessed release.
+    const ProcessResult unblessed =
+        bulkhead({"system", "update", path("v3.bundle"), "--disk", disk, "--trusted-root", trusted_root(), "--json"});
+    EXPECT_EQ(unblessed.exit_code, 1);
+    EXPECT_NE(unblessed.out.find("no blessed release to fall back to"), std::string::npos) << unblessed.out;
+
+    const auto blessed =
+        json_of({"system", "bless", "--disk", disk, "--release", "2", "--tcti", swtpm.tcti(), "--json"});
+    EXPECT_EQ(blessed.at("floor"), 2);
+    const auto status = json_of({"system", "status", "--disk", disk, "--tcti", swtpm.tcti(), "--json"});
+    EXPECT_EQ(status.at("floor").at("floor"), 2);
+    // Release 1 (security version 1) is below the floor now: no rollback to it, no update to it.
+    const ProcessResult rollback = bulkhead({"system", "rollback", "--disk", disk, "--tcti", swtpm.tcti(), "--json"});
+    EXPECT_EQ(rollback.exit_code, 1);
+    EXPECT_EQ(nlohmann::json::parse(rollback.out).at("error").at("code"), "rollback") << rollback.out;
+    const ProcessResult older = bulkhead({"system", "update", path("v1.bundle"), "--disk", disk, "--trusted-root",
+                                          trusted_root(), "--tcti", swtpm.tcti(), "--json"});
+    EXPECT_EQ(older.exit_code, 1);
+    EXPECT_EQ(nlohmann::json::parse(older.out).at("error").at("code"), "rollback") << older.out;
+    EXPECT_EQ(entries(disk), (std::vector<std::string>{"bulkhead-2.efi@b", "bulkhead-1.efi@a"}));
 }
 
 }  // namespace

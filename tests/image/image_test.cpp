@@ -156,7 +156,7 @@ TEST_F(ImageBuild, EveryArtifactChecksOutWithIndependentTools) {
     EXPECT_NE(built->command_line.find("bulkhead.verity=" + built->root_hash +
                                        " bulkhead.version=1.2.3-test bulkhead.security=1"),
               std::string::npos);
-    EXPECT_TRUE(built->command_line.starts_with("lockdown=confidentiality console=ttyS0"));
+    EXPECT_TRUE(built->command_line.starts_with("lockdown=confidentiality gpt console=ttyS0"));
 
     // The manifest names every artifact with its digest.
     const auto manifest = nlohmann::json::parse(testing::read_whole_file(dir.path() / "out/manifest.json"));

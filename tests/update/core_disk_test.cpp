@@ -137,6 +137,7 @@ TEST_F(CoreDiskTest, AfterAStopAtAnyStepTheDefaultEntryBootsACompleteImage) {
         auto status = disk->status();
         ASSERT_TRUE(status) << name << ": " << status.error().message;
         ASSERT_FALSE(status->entries.empty()) << name;
+        EXPECT_TRUE(status->unreadable.empty()) << name << ": " << status->unreadable.front();
         // Every entry's image is complete in a slot; the first is the one started.
         for (const InstalledEntry& installed : status->entries) {
             EXPECT_TRUE(installed.slot.has_value()) << name << ": " << installed.entry.file_name();

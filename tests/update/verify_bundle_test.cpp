@@ -41,7 +41,29 @@ TEST_F(VerifyBundle, AnOlderReleaseWithCurrentMetadataIsRefused) {
     add_release(first, "one");
     add_release(second, "two");
     publish({&root_key, &targets_key});
-    auto verified = make_and_verify("older.bundle", 1);
+    // The publisher's tool refuses to make it...
+    auto refused = bundle_from_published(published(), 1, (dir.path() / "older.bundle").string());
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::invalid_argument);
+    // ...and a bundle put together by hand, current metadata with release 1's files, is refused.
+    const fs::path metadata = fs::path(published()) / "metadata";
+    std::vector<bundle::Input> inputs = {{bundle::EntryType::root, (metadata / "1.root.json").string()},
+                                         {bundle::EntryType::timestamp, (metadata / "timestamp.json").string()},
+                                         {bundle::EntryType::snapshot, (metadata / "1.snapshot.json").string()},
+                                         {bundle::EntryType::targets, (metadata / "1.targets.json").string()}};
+    for (const auto& [type, suffix] :
+         {std::pair{bundle::EntryType::uki, ".bulkhead.efi"}, std::pair{bundle::EntryType::verity, ".root.verity"},
+          std::pair{bundle::EntryType::root_image, ".root.erofs"}}) {
+        for (const auto& file : fs::directory_iterator(fs::path(published()) / "targets/core/1")) {
+            if (file.path().filename().string().ends_with(suffix)) inputs.push_back({type, file.path().string()});
+        }
+    }
+    ASSERT_EQ(inputs.size(), 7U);
+    const std::string older = (dir.path() / "older.bundle").string();
+    ASSERT_TRUE(bundle::write_bundle(inputs, older));
+    auto opened = bundle::Bundle::open(older);
+    ASSERT_TRUE(opened) << opened.error().message;
+    auto verified = verify_bundle(*opened, trusted_root(), now);
     ASSERT_FALSE(verified);
     EXPECT_EQ(verified.error().code, ErrorCode::integrity) << verified.error().message;
 }

@@ -265,6 +265,9 @@ TEST_F(AbUpdate, InstallEnrollUpdateBlessFallBackAndSurviveAStoppedUpdate) {
     EXPECT_NE(console.find("is corrupted"), std::string::npos) << console;
     EXPECT_NE(console.rfind("bulkhead-initrd: image 9.2"), std::string::npos) << console;
     EXPECT_EQ(entries(machine.disk()), (std::vector<std::string>{"bulkhead-2.efi@b", "bulkhead-3+0-3.efi@a"}));
+    floor = machine.floor();
+    ASSERT_TRUE(floor) << floor.error().message;
+    EXPECT_EQ(floor->floor, 2U) << "a release that never came up changed the floor";
 
     // 4. An update stopped once its data is in slot a (its old entry gone, its UUIDs not yet
     //    switched): the machine starts v2 as before.
