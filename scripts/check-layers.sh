@@ -33,7 +33,7 @@ declare -A allowed=(
   [floor]="base tpm"
   [bundle]="base"
   [boot]="base"
-  [update]="base boot bundle crypto gpt image initrd json tuf"
+  [update]="base boot bundle crypto gpt image initrd json tuf verity"
   [guest]="base control"
   [vmimage]="base guest initramfs"
 )

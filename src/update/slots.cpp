@@ -10,6 +10,7 @@
 #include "crypto/secret_box.hpp"
 #include "initrd/partitions.hpp"
 #include "tuf/trusted_set.hpp"
+#include "verity/tree_root.hpp"
 
 namespace bulkhead::update {
 
@@ -177,6 +178,13 @@ Result<void> install_into_slot(int disk_fd, std::uint64_t disk_bytes, char slot,
     // 3. What the disk now holds, read back.
     if (auto checked = verify_part(disk_fd, root_offset, verified.root, name + " root"); !checked) return checked;
     if (auto checked = verify_part(disk_fd, verity_offset, verified.verity, name + " verity"); !checked) return checked;
+    // The tree on the disk must commit to the root hash the signed kernel image will ask for.
+    auto tree_root = verity::root_hash_of_tree(disk_fd, verity_offset);
+    if (!tree_root) return fail(ErrorCode::integrity, concat({name, " verity: ", tree_root.error().message}));
+    if (*tree_root != *root_hash) {
+        return fail(ErrorCode::integrity, concat({name, "'s verity tree has the root hash ", hex_encode(*tree_root),
+                                                  ", not the release's ", verified.release.root_hash}));
+    }
     if (auto told = step(InstallStep::verified); !told) return told;
 
     // 4. The UUIDs the new image's initrd looks for.

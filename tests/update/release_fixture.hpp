@@ -2,6 +2,8 @@
 // releases staged into it with small made-up payloads, and bundles made from its published tree.
 #pragma once
 
+#include <fcntl.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -9,10 +11,13 @@
 #include <gtest/gtest.h>
 
 #include "../tuf_repo/repo_fixture.hpp"
+#include "base/text.hpp"
+#include "base/unique_fd.hpp"
 #include "bundle/bundle.hpp"
 #include "support/temp_dir.hpp"
 #include "update/make_bundle.hpp"
 #include "update/verify_bundle.hpp"
+#include "verity/hash_tree.hpp"
 
 namespace bulkhead::update::testing {
 
@@ -41,6 +46,30 @@ protected:
         return bulkhead::testing::read_whole_file(fs::path(published()) / "metadata/1.root.json");
     }
 
+    // A made-up root of three blocks and its real dm-verity tree (our own builder, which
+    // tests/verity checks against veritysetup), as a release carries them.
+    struct RootImage {
+        std::string root;
+        std::string verity;
+        std::string root_hash;  // hex
+    };
+    static RootImage image_for(const std::string& seed) {
+        const TempDir scratch;
+        RootImage image;
+        image.root = payload(seed + "root", 3 * 4096);
+        const fs::path root_file = scratch.write("root", image.root);
+        const fs::path hash_file = scratch.write("verity", "");
+        const UniqueFd data(::open(root_file.c_str(), O_RDONLY | O_CLOEXEC));
+        const UniqueFd hash(::open(hash_file.c_str(), O_RDWR | O_CLOEXEC));
+        verity::Parameters parameters;
+        parameters.salt = payload(seed, 32);
+        auto tree = verity::build_hash_tree(data.get(), image.root.size(), hash.get(), parameters);
+        EXPECT_TRUE(tree) << tree.error().message;
+        image.verity = bulkhead::testing::read_whole_file(hash_file);
+        image.root_hash = tree ? hex_encode(tree->root_hash) : std::string(64, '0');
+        return image;
+    }
+
     static std::string payload(const std::string& what, std::size_t size) {
         std::string bytes;
         while (bytes.size() < size) bytes += what;
@@ -54,15 +83,14 @@ protected:
                      const std::optional<std::string>& uki = std::nullopt) {
         auto repository = Repository::open(repo(), now);
         ASSERT_TRUE(repository) << repository.error().message;
-        for (const auto& [part, size] :
-             {std::pair{Part::uki, 5000}, std::pair{Part::verity, 4096}, std::pair{Part::root, 12289}}) {
+        const RootImage image = image_for(seed);
+        for (const Part part : {Part::uki, Part::verity, Part::root}) {
             const CoreRelease& claims = part == Part::verity && verity_claims ? *verity_claims : release;
-            auto added = repository->add_target(
-                core_target_path(release.release, part),
-                tuf_repo::TargetBytes{part == Part::uki && uki ? *uki
-                                                               : payload(seed + std::string(part_name(part)),
-                                                                         static_cast<std::size_t>(size))},
-                core_custom(claims, part), std::nullopt);
+            const std::string bytes = part == Part::uki      ? (uki ? *uki : payload(seed + "uki", 5000))
+                                      : part == Part::verity ? image.verity
+                                                             : image.root;
+            auto added = repository->add_target(core_target_path(release.release, part), tuf_repo::TargetBytes{bytes},
+                                                core_custom(claims, part), std::nullopt);
             ASSERT_TRUE(added) << added.error().message;
         }
         ASSERT_TRUE(repository->commit());
@@ -90,8 +118,9 @@ protected:
     const SigningKey root_key = new_key();
     const SigningKey targets_key = new_key();
     const SigningKey online_key = new_key();
-    const CoreRelease first{1, "1.0", 1, std::string(64, '1')};
-    const CoreRelease second{2, "1.1", 2, std::string(64, '2')};
+    // Their root hashes are those of the images add_release(…, "one") and (…, "two") stage.
+    const CoreRelease first{1, "1.0", 1, image_for("one").root_hash};
+    const CoreRelease second{2, "1.1", 2, image_for("two").root_hash};
 };
 
 }  // namespace bulkhead::update::testing

@@ -89,8 +89,9 @@ TEST_F(Slots, AReleaseIsInstalledIntoTheOtherSlot) {
     // The payloads are in slot b's partitions; slot a is byte for byte what it was.
     const Slot& b = (*slots)[1];
     const Slot& a = (*slots)[0];
-    EXPECT_EQ(read_at(disk, b.root.first_lba * 512, 12289), payload("tworoot", 12289));
-    EXPECT_EQ(read_at(disk, b.verity.first_lba * 512, 4096), payload("twoverity", 4096));
+    const RootImage image = image_for("two");
+    EXPECT_EQ(read_at(disk, b.root.first_lba * 512, image.root.size()), image.root);
+    EXPECT_EQ(read_at(disk, b.verity.first_lba * 512, image.verity.size()), image.verity);
     const std::uint64_t a_start = a.root.first_lba * 512;
     const std::uint64_t a_end = (a.verity.last_lba + 1) * 512;
     EXPECT_TRUE(bulkhead::testing::read_whole_file(disk).substr(a_start, a_end - a_start) ==
@@ -146,6 +147,23 @@ TEST_F(Slots, ABundleChangedAfterVerificationOrASmallSlotIsRefused) {
         EXPECT_EQ(refused.error().code, ErrorCode::too_large);
         auto wrong_slot = install_into_slot(fd.get(), disk_size, 'c', *bundle, *verified, nullptr);
         EXPECT_FALSE(wrong_slot);
+    }
+    {
+        // Metadata whose root hash is not the one the verity tree commits to: the slot is written
+        // and read back, but never switched to a hash its tree does not have.
+        const std::string disk = make_disk("other-hash.img");
+        VerifiedBundle other_hash = *verified;
+        other_hash.release.root_hash = std::string(64, 'e');
+        const UniqueFd fd(::open(disk.c_str(), O_RDWR | O_CLOEXEC));
+        auto refused = install_into_slot(fd.get(), disk_size, 'b', *bundle, other_hash, nullptr);
+        ASSERT_FALSE(refused);
+        EXPECT_EQ(refused.error().code, ErrorCode::integrity);
+        EXPECT_NE(refused.error().message.find("verity tree has the root hash"), std::string::npos)
+            << refused.error().message;
+        auto slots = read_slots(fd.get(), disk_size);
+        ASSERT_TRUE(slots);
+        EXPECT_FALSE((*slots)[1].holds(*hex_decode(other_hash.release.root_hash)));
+        EXPECT_FALSE((*slots)[1].holds(*hex_decode(second.root_hash)));
     }
     // The bundle file changes between verification and install.
     auto opened = bundle::Bundle::open(bundle_path());

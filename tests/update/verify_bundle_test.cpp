@@ -29,8 +29,8 @@ TEST_F(VerifyBundle, TheNewestReleaseIsVerifiedWithItsPayloads) {
     ASSERT_TRUE(verified) << verified.error().message;
     EXPECT_EQ(verified->release, second);
     EXPECT_EQ(verified->uki.entry.length, 5000U);
-    EXPECT_EQ(verified->verity.entry.length, 4096U);
-    EXPECT_EQ(verified->root.entry.length, 12289U);
+    EXPECT_EQ(verified->verity.entry.length, image_for("two").verity.size());
+    EXPECT_EQ(verified->root.entry.length, 3U * 4096);
     EXPECT_EQ(verified->root_version, 1);
     EXPECT_EQ(verified->targets_version, 1);
 }

@@ -15,6 +15,7 @@
 #include "base/unique_fd.hpp"
 #include "support/temp_dir.hpp"
 #include "verity/superblock.hpp"
+#include "verity/tree_root.hpp"
 
 namespace bulkhead::verity {
 namespace {
@@ -95,6 +96,18 @@ TEST_P(AgainstVeritysetup, RootHashAndHashDeviceAreIdentical) {
         EXPECT_EQ(superblock->parameters.data_block_size, c.data_block_size);
         EXPECT_EQ(superblock->parameters.hash_block_size, c.hash_block_size);
         EXPECT_EQ(layout_of(*superblock, tree->root_hash).hash_start_block, tree->hash_start_block);
+        // The root hash veritysetup printed, read back from its hash device alone (at an offset,
+        // as from a partition of a disk).
+        const std::string on_disk = std::string(1024, 'x') + their_bytes;
+        const auto disk_path = dir.write("disk.img", on_disk);
+        const UniqueFd disk_fd(::open(disk_path.c_str(), O_RDONLY | O_CLOEXEC));
+        auto root = root_hash_of_tree(disk_fd.get(), 1024);
+        if (c.data_blocks < 2) {
+            EXPECT_FALSE(root);  // no hash level: the root hash is the data block's own
+        } else {
+            ASSERT_TRUE(root) << root.error().message;
+            EXPECT_EQ(hex_encode(*root), hex_encode(tree->root_hash));
+        }
     }
 
     // veritysetup accepts our hash device for the data, and refuses it after one flipped byte.
