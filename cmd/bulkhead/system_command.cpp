@@ -41,6 +41,7 @@ namespace {
 constexpr std::size_t kMaxManifestBytes = 65536;
 constexpr std::size_t kMaxRootBytes = std::size_t{1} << 20;
 constexpr const char* kCoreTrustedRoot = "/usr/share/bulkhead/update/root.json";
+constexpr const char* kCoreDbCertificate = "/usr/share/bulkhead/secureboot/db.crt";
 
 struct SystemOptions {
     std::string repo;
@@ -53,6 +54,7 @@ struct SystemOptions {
     std::string slot;
     std::string tcti;
     std::string keys;
+    std::string db_certificate;
     bool json = false;
 };
 
@@ -301,10 +303,25 @@ int update_disk(const SystemOptions& options) {
                                                   "first (it is still being tried), or update the other slot"})},
             options.json);
     }
-    auto installed = disk->install(*opened, *verified, slot, [&options](update::InstallStep step) -> Result<void> {
-        if (!options.json) (void)cli::print_text(concat({"  ", std::string(update::install_step_name(step)), "\n"}));
-        return {};
-    });
+    // The kernel image must carry the owner's signature: on the core, against the certificate its
+    // own image carries; elsewhere, the one given.
+    const std::string certificate = !options.db_certificate.empty() ? options.db_certificate
+                                    : target->booted                ? std::string(kCoreDbCertificate)
+                                                                    : std::string();
+    if (certificate.empty()) {
+        return cli::report_error({ErrorCode::invalid_argument,
+                                  "give the owner's db certificate with --db-cert (KEYS/db.crt) to check the "
+                                  "release's kernel image against"},
+                                 options.json);
+    }
+    auto installed = disk->install(
+        *opened, *verified, slot,
+        [&options](update::InstallStep step) -> Result<void> {
+            if (!options.json)
+                (void)cli::print_text(concat({"  ", std::string(update::install_step_name(step)), "\n"}));
+            return {};
+        },
+        certificate);
     if (!installed) return cli::report_error(installed.error(), options.json);
     auto document = release_json(verified->release);
     document["slot"] = std::string(1, slot);
@@ -517,6 +534,10 @@ CommandRunner register_system(CLI::App& app) {
     update_command->add_option("bundle", options->bundle, "Update bundle")->required();
     update_command->add_option("--trusted-root", options->trusted_root,
                                std::string("The root.json to verify against (default: ") + kCoreTrustedRoot + ")");
+    update_command->add_option("--db-cert", options->db_certificate,
+                               std::string("The owner's db certificate the kernel image must be signed for (default on "
+                                           "the core: ") +
+                                   kCoreDbCertificate + ")");
     update_command->add_option("--slot", options->slot, "Slot to write (default: the one not running)")
         ->check(CLI::IsMember({"a", "b"}));
     CLI::App* status_command = system->add_subcommand("status", "Slots, boot entries, tries left and the floor");

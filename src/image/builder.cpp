@@ -115,6 +115,21 @@ Result<BuiltImage> build_image(const ImageSpec& spec, const std::string& out_dir
     const std::string staging = work + "/root";
     fs::create_directory(staging, error);
     if (auto assembled = assemble_root(spec, staging, tools.objcopy); !assembled) return fail(assembled.error());
+    // The owner's db certificate: `bulkhead system update` on the core checks a new release's
+    // kernel image against it before installing it (docs/UPDATES.md).
+    {
+        const fs::path certificate_dir = fs::path(staging) / "usr/share/bulkhead/secureboot";
+        fs::create_directories(certificate_dir, error);
+        if (error || fs::exists(certificate_dir / "db.crt")) {
+            return fail(ErrorCode::invalid_argument,
+                        "the root may not hold /usr/share/bulkhead/secureboot/db.crt: the builder puts it there");
+        }
+        if (auto written =
+                write_file_atomically((certificate_dir / "db.crt").string(), db.certificate_pem, 0644, false);
+            !written) {
+            return fail(written.error());
+        }
+    }
     const std::string root_image = work + "/root.erofs";
     const gpt::Guid fs_uuid =
         gpt::guid_from_bytes(crypto::digest(crypto::HashAlgorithm::sha256, "erofs:" + spec.version));

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "base/process.hpp"
 #include "base/text.hpp"
 #include "image/uki.hpp"
 #include "tuf/trusted_set.hpp"
@@ -146,7 +147,8 @@ Result<DiskStatus> CoreDisk::status() const {
 }
 
 Result<void> CoreDisk::install(const bundle::Bundle& bundle, const VerifiedBundle& verified, char slot,
-                               const std::function<Result<void>(InstallStep)>& after_step) const {
+                               const std::function<Result<void>(InstallStep)>& after_step,
+                               const std::string& db_certificate) const {
     auto step = [&after_step](InstallStep done) -> Result<void> {
         return after_step ? after_step(done) : Result<void>{};
     };
@@ -200,6 +202,16 @@ Result<void> CoreDisk::install(const bundle::Bundle& bundle, const VerifiedBundl
             });
         if (!copied) return fail(copied.error());
         if (auto checked = check->finish(); !checked) return checked;
+    }
+    if (!db_certificate.empty()) {
+        // The firmware would refuse it at boot; refusing it here keeps the slot and its entry.
+        auto checked = run_program({"/usr/bin/sbverify", "--cert", db_certificate, uki});
+        if (!checked) return fail(checked.error());
+        if (checked->exit_code != 0) {
+            return fail(ErrorCode::not_signed,
+                        concat({"the kernel image of core release ", std::to_string(verified.release.release),
+                                " is not signed by the owner's db key (", db_certificate, ")"}));
+        }
     }
     auto command_line = image::read_uki_command_line(uki);
     if (!command_line) return fail(command_line.error());

@@ -47,8 +47,11 @@ public:
     // boot::kDefaultTries tries. The UKI is checked against the signed metadata again as it is
     // copied out of the bundle, and its command line must name the release's root hash and
     // security version. `after_step` as for install_into_slot, with the two entry steps.
+    // `db_certificate`: the owner's db certificate the UKI's Secure Boot signature must verify
+    // against (sbverify) before anything is changed; empty only in tests of the slot logic.
     [[nodiscard]] Result<void> install(const bundle::Bundle& bundle, const VerifiedBundle& verified, char slot,
-                                       const std::function<Result<void>(InstallStep)>& after_step) const;
+                                       const std::function<Result<void>(InstallStep)>& after_step,
+                                       const std::string& db_certificate = {}) const;
 
     // Drops the try counter from the entry of `release`: it is known to come up.
     [[nodiscard]] Result<boot::BootEntry> bless(std::int64_t release) const;

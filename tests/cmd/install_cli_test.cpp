@@ -135,8 +135,8 @@ TEST_F(InstallCli, InstallUpdateBlessAndRollBack) {
         EXPECT_NE(listed.out.find(file), std::string::npos) << file << "\n" << listed.out;
     }
 
-    const auto updated =
-        json_of({"system", "update", path("v2.bundle"), "--disk", disk, "--trusted-root", trusted_root(), "--json"});
+    const auto updated = json_of({"system", "update", path("v2.bundle"), "--disk", disk, "--trusted-root",
+                                  trusted_root(), "--db-cert", path("keys/db.crt"), "--json"});
     EXPECT_EQ(updated.at("slot"), "b");
     EXPECT_EQ(entries(disk), (std::vector<std::string>{"bulkhead-2+3.efi@b", "bulkhead-1.efi@a"}));
     ok({"system", "bless", "--disk", disk, "--release", "2"});
@@ -201,9 +201,19 @@ TEST_F(InstallCli, ARefusedUpdateLeavesTheSlotsAsTheyWere) {
     std::ofstream(path("corrupted.bundle"), std::ios::binary) << corrupted;
     std::ofstream(path("cut.bundle"), std::ios::binary) << bundle.substr(0, bundle.size() / 2);
     const std::string before = digest(disk);
+    // Signed for another owner: the firmware would refuse the kernel, so the update does.
+    const ProcessResult foreign = bulkhead({"system", "update", path("v2.bundle"), "--disk", disk, "--trusted-root",
+                                            trusted_root(), "--db-cert", path("foreign-keys/db.crt"), "--json"});
+    EXPECT_EQ(foreign.exit_code, 1);
+    EXPECT_EQ(nlohmann::json::parse(foreign.out).at("error").at("code"), "not_signed") << foreign.out;
+    EXPECT_EQ(digest(disk), before) << "a foreign kernel changed the disk";
+    const ProcessResult no_certificate =
+        bulkhead({"system", "update", path("v2.bundle"), "--disk", disk, "--trusted-root", trusted_root(), "--json"});
+    EXPECT_EQ(no_certificate.exit_code, 1);
+    EXPECT_NE(no_certificate.out.find("--db-cert"), std::string::npos) << no_certificate.out;
     for (const char* name : {"corrupted.bundle", "cut.bundle"}) {
-        const ProcessResult refused =
-            bulkhead({"system", "update", path(name), "--disk", disk, "--trusted-root", trusted_root(), "--json"});
+        const ProcessResult refused = bulkhead({"system", "update", path(name), "--disk", disk, "--trusted-root",
+                                                trusted_root(), "--db-cert", path("keys/db.crt"), "--json"});
         EXPECT_EQ(refused.exit_code, 1) << name << refused.out;
         EXPECT_EQ(digest(disk), before) << name << " changed the disk";
     }
@@ -214,11 +224,11 @@ TEST_F(InstallCli, TheTpmFloorGuardsBlessUpdateAndRollback) {
     const std::string disk = make_disk("floor.img", "1200M");
     ok({"install", "--disk", disk, "--bundle", path("v1.bundle"), "--keys", path("keys"), "--trusted-root",
         trusted_root()});
-    ok({"system", "update", path("v2.bundle"), "--disk", disk, "--trusted-root", trusted_root(), "--tcti",
-        swtpm.tcti()});
+    ok({"system", "update", path("v2.bundle"), "--disk", disk, "--trusted-root", trusted_root(), "--db-cert",
+        path("keys/db.crt"), "--tcti", swtpm.tcti()});
     // A second update before release 2 is blessed would overwrite the only blessed release.
-    const ProcessResult unblessed =
-        bulkhead({"system", "update", path("v3.bundle"), "--disk", disk, "--trusted-root", trusted_root(), "--json"});
+    const ProcessResult unblessed = bulkhead({"system", "update", path("v3.bundle"), "--disk", disk, "--trusted-root",
+                                              trusted_root(), "--db-cert", path("keys/db.crt"), "--json"});
     EXPECT_EQ(unblessed.exit_code, 1);
     EXPECT_NE(unblessed.out.find("no blessed release to fall back to"), std::string::npos) << unblessed.out;
 
@@ -231,8 +241,9 @@ TEST_F(InstallCli, TheTpmFloorGuardsBlessUpdateAndRollback) {
     const ProcessResult rollback = bulkhead({"system", "rollback", "--disk", disk, "--tcti", swtpm.tcti(), "--json"});
     EXPECT_EQ(rollback.exit_code, 1);
     EXPECT_EQ(nlohmann::json::parse(rollback.out).at("error").at("code"), "rollback") << rollback.out;
-    const ProcessResult older = bulkhead({"system", "update", path("v1.bundle"), "--disk", disk, "--trusted-root",
-                                          trusted_root(), "--tcti", swtpm.tcti(), "--json"});
+    const ProcessResult older =
+        bulkhead({"system", "update", path("v1.bundle"), "--disk", disk, "--db-cert", path("keys/db.crt"),
+                  "--trusted-root", trusted_root(), "--tcti", swtpm.tcti(), "--json"});
     EXPECT_EQ(older.exit_code, 1);
     EXPECT_EQ(nlohmann::json::parse(older.out).at("error").at("code"), "rollback") << older.out;
     EXPECT_EQ(entries(disk), (std::vector<std::string>{"bulkhead-2.efi@b", "bulkhead-1.efi@a"}));

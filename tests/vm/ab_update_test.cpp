@@ -248,7 +248,8 @@ TEST_F(AbUpdate, InstallEnrollUpdateBlessFallBackAndSurviveAStoppedUpdate) {
     EXPECT_EQ(floor->floor, 1U);
 
     // 2. v2 into slot b: tried, up, blessed; the floor follows its security version.
-    ok({"system", "update", path("v2.bundle"), "--disk", machine.disk().string(), "--trusted-root", trusted_root});
+    ok({"system", "update", path("v2.bundle"), "--disk", machine.disk().string(), "--trusted-root", trusted_root,
+        "--db-cert", path("keys/db.crt")});
     EXPECT_EQ(entries(machine.disk()), (std::vector<std::string>{"bulkhead-2+3.efi@b", "bulkhead-1.efi@a"}));
     EXPECT_TRUE(machine.boot_until("v2", "anti-rollback floor: 2", 300)) << machine.console();
     console = machine.console();
@@ -257,7 +258,8 @@ TEST_F(AbUpdate, InstallEnrollUpdateBlessFallBackAndSurviveAStoppedUpdate) {
     EXPECT_EQ(entries(machine.disk()), (std::vector<std::string>{"bulkhead-2.efi@b", "bulkhead-1.efi@a"}));
 
     // 3. A broken v3 into slot a: each try ends in a verity restart; then v2 comes back by itself.
-    ok({"system", "update", path("v3.bundle"), "--disk", machine.disk().string(), "--trusted-root", trusted_root});
+    ok({"system", "update", path("v3.bundle"), "--disk", machine.disk().string(), "--trusted-root", trusted_root,
+        "--db-cert", path("keys/db.crt")});
     EXPECT_EQ(entries(machine.disk()), (std::vector<std::string>{"bulkhead-3+3.efi@a", "bulkhead-2.efi@b"}));
     EXPECT_TRUE(machine.boot_until("fallback", "blessed core release 2", 900)) << machine.console();
     console = machine.console();
