@@ -132,6 +132,23 @@ Result<std::optional<tpm::FloorReading>> read_floor(const Target& target) {
     return std::optional<tpm::FloorReading>{*reading};
 }
 
+// The disk a command acts on, locked for the command's whole run, and what is on it.
+struct OpenedCore {
+    Target target;
+    update::CoreDisk disk;
+    update::DiskStatus status;
+};
+
+Result<OpenedCore> open_core(const SystemOptions& options) {
+    auto target = target_of(options);
+    if (!target) return fail(target.error());
+    auto disk = update::CoreDisk::open(target->disk);
+    if (!disk) return fail(disk.error());
+    auto status = disk->status();
+    if (!status) return fail(status.error());
+    return OpenedCore{std::move(*target), std::move(*disk), std::move(*status)};
+}
+
 nlohmann::ordered_json entry_json(const update::InstalledEntry& installed) {
     nlohmann::ordered_json entry = {{"entry", installed.entry.file_name()},
                                     {"release", installed.entry.release},
@@ -243,8 +260,11 @@ int check_bundle(const SystemOptions& options) {
 }
 
 int update_disk(const SystemOptions& options) {
-    auto target = target_of(options);
-    if (!target) return cli::report_error(target.error(), options.json);
+    auto core = open_core(options);
+    if (!core) return cli::report_error(core.error(), options.json);
+    const Target* target = &core->target;
+    const update::CoreDisk* disk = &core->disk;
+    const update::DiskStatus* status = &core->status;
     const std::string root_file = options.trusted_root.empty() ? kCoreTrustedRoot : options.trusted_root;
     auto trusted_root = read_file_bounded(root_file, kMaxRootBytes);
     if (!trusted_root) return cli::report_error(trusted_root.error(), options.json);
@@ -271,10 +291,6 @@ int update_disk(const SystemOptions& options) {
                      ", more than ", std::to_string(floor::max_floor_step), " at once"})},
             options.json);
     }
-    auto disk = update::CoreDisk::open(target->disk);
-    if (!disk) return cli::report_error(disk.error(), options.json);
-    auto status = disk->status();
-    if (!status) return cli::report_error(status.error(), options.json);
     char slot = 0;
     if (!options.slot.empty()) {
         slot = options.slot[0];
@@ -334,12 +350,10 @@ int update_disk(const SystemOptions& options) {
 }
 
 int status_of_disk(const SystemOptions& options) {
-    auto target = target_of(options);
-    if (!target) return cli::report_error(target.error(), options.json);
-    auto disk = update::CoreDisk::open(target->disk);
-    if (!disk) return cli::report_error(disk.error(), options.json);
-    auto status = disk->status();
-    if (!status) return cli::report_error(status.error(), options.json);
+    auto core = open_core(options);
+    if (!core) return cli::report_error(core.error(), options.json);
+    const Target* target = &core->target;
+    const update::DiskStatus* status = &core->status;
     auto floor_now = read_floor(*target);
     if (!floor_now) return cli::report_error(floor_now.error(), options.json);
     const update::InstalledEntry* booted =
@@ -387,12 +401,11 @@ Result<std::optional<std::string>> counted_entry_file() {
 }
 
 int bless(const SystemOptions& options) {
-    auto target = target_of(options);
-    if (!target) return cli::report_error(target.error(), options.json);
-    auto disk = update::CoreDisk::open(target->disk);
-    if (!disk) return cli::report_error(disk.error(), options.json);
-    auto status = disk->status();
-    if (!status) return cli::report_error(status.error(), options.json);
+    auto core = open_core(options);
+    if (!core) return cli::report_error(core.error(), options.json);
+    const Target* target = &core->target;
+    const update::CoreDisk* disk = &core->disk;
+    const update::DiskStatus* status = &core->status;
     const update::InstalledEntry* current = nullptr;
     std::uint32_t security_version = 0;
     if (target->booted) {
@@ -451,12 +464,11 @@ int bless(const SystemOptions& options) {
 }
 
 int rollback(const SystemOptions& options) {
-    auto target = target_of(options);
-    if (!target) return cli::report_error(target.error(), options.json);
-    auto disk = update::CoreDisk::open(target->disk);
-    if (!disk) return cli::report_error(disk.error(), options.json);
-    auto status = disk->status();
-    if (!status) return cli::report_error(status.error(), options.json);
+    auto core = open_core(options);
+    if (!core) return cli::report_error(core.error(), options.json);
+    const Target* target = &core->target;
+    const update::CoreDisk* disk = &core->disk;
+    const update::DiskStatus* status = &core->status;
     const update::InstalledEntry* current = update::booted_entry(*status, booted_hash(*target));
     auto previous = update::rollback_entry(*status, booted_hash(*target));
     if (current == nullptr || !previous) {

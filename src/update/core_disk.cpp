@@ -9,44 +9,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <filesystem>
 
-#include "base/process.hpp"
 #include "base/text.hpp"
 #include "image/uki.hpp"
-#include "tuf/trusted_set.hpp"
+#include "update/release_files.hpp"
 
 namespace bulkhead::update {
 
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr const char* kTempPrefix = ".bulkhead-";
-
-// A private scratch directory for UKIs copied off the ESP, removed with everything in it.
-class ScratchDir {
-public:
-    static Result<ScratchDir> make() {
-        std::string pattern = (fs::temp_directory_path() / "bulkhead-update-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) return fail(Error::from_errno(errno, "creating a scratch directory"));
-        return ScratchDir(std::move(pattern));
-    }
-    ScratchDir(ScratchDir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
-    ScratchDir& operator=(ScratchDir&&) = delete;
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    ~ScratchDir() {
-        if (path_.empty()) return;
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    [[nodiscard]] std::string file(const std::string& name) const { return concat({path_, "/", name}); }
-
-private:
-    explicit ScratchDir(std::string path) : path_(std::move(path)) {}
-    std::string path_;
-};
 
 std::string entry_path(const std::string& name) { return concat({boot::kEntriesDir, "/", name}); }
 
@@ -188,41 +160,15 @@ Result<void> CoreDisk::install(const bundle::Bundle& bundle, const VerifiedBundl
     auto scratch = ScratchDir::make();
     if (!scratch) return fail(scratch.error());
     const std::string uki = scratch->file("bulkhead.efi");
-    {
-        const UniqueFd out(::open(uki.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-        if (!out.valid()) return fail(Error::from_errno(errno, "creating " + uki));
-        auto check =
-            tuf::LengthAndHashCheck::start(verified.uki.target.length, verified.uki.target.hashes,
-                                           concat({"core release ", std::to_string(verified.release.release), " uki"}));
-        if (!check) return fail(check.error());
-        auto copied =
-            bundle.copy_entry(verified.uki.entry, out.get(), [&check](std::string_view chunk) -> Result<void> {
-                check->update(chunk);
-                return {};
-            });
-        if (!copied) return fail(copied.error());
-        if (auto checked = check->finish(); !checked) return checked;
-    }
+    const std::string release_name = concat({"core release ", std::to_string(verified.release.release)});
+    if (auto got = extract_part(bundle, verified.uki, uki, release_name + " uki"); !got) return got;
     if (!db_certificate.empty()) {
         // The firmware would refuse it at boot; refusing it here keeps the slot and its entry.
-        auto checked = run_program({"/usr/bin/sbverify", "--cert", db_certificate, uki});
-        if (!checked) return fail(checked.error());
-        if (checked->exit_code != 0) {
-            return fail(ErrorCode::not_signed,
-                        concat({"the kernel image of core release ", std::to_string(verified.release.release),
-                                " is not signed by the owner's db key (", db_certificate, ")"}));
+        if (auto checked = check_signed_by(uki, db_certificate, "the kernel image of " + release_name); !checked) {
+            return checked;
         }
     }
-    auto command_line = image::read_uki_command_line(uki);
-    if (!command_line) return fail(command_line.error());
-    auto args = initrd::parse_boot_args(*command_line);
-    if (!args) return fail(ErrorCode::parse, concat({"the release's kernel image: ", args.error().message}));
-    if (hex_encode(args->root_hash) != verified.release.root_hash ||
-        args->security_version != verified.release.security_version || args->version != verified.release.version) {
-        return fail(ErrorCode::integrity,
-                    concat({"the kernel image of core release ", std::to_string(verified.release.release),
-                            " boots another image than its metadata describes"}));
-    }
+    if (auto checked = check_kernel_is_release(uki, verified.release); !checked) return checked;
 
     // 1. Nothing may start the slot's old image once its data starts to change; leftovers of an
     //    earlier, interrupted install go too. (When resuming, the slot's image is the new one.)

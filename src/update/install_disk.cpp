@@ -17,12 +17,9 @@
 #include "boot/boot_entries.hpp"
 #include "boot/esp.hpp"
 #include "bundle/bundle.hpp"
-#include "crypto/secret_box.hpp"
 #include "gpt/gpt.hpp"
-#include "image/uki.hpp"
-#include "initrd/boot_args.hpp"
 #include "tuf/time.hpp"
-#include "tuf/trusted_set.hpp"
+#include "update/release_files.hpp"
 #include "update/slots.hpp"
 #include "update/verify_bundle.hpp"
 
@@ -40,47 +37,6 @@ constexpr std::uint64_t kMinState = 64 * kMiB;
 constexpr std::size_t kMaxRootBytes = std::size_t{1} << 20;
 
 std::uint64_t round_up_mib(std::uint64_t bytes) { return (bytes + kMiB - 1) / kMiB * kMiB; }
-
-// Removes a scratch directory and everything in it.
-struct Scratch {
-    std::string path;
-    Scratch() = default;
-    Scratch(const Scratch&) = delete;
-    Scratch& operator=(const Scratch&) = delete;
-    Scratch(Scratch&&) = delete;
-    Scratch& operator=(Scratch&&) = delete;
-    ~Scratch() {
-        if (path.empty()) return;
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
-
-// Copies an entry of the bundle to a local file, checking it against the signed metadata.
-Result<void> extract(const bundle::Bundle& bundle, const VerifiedPart& part, const std::string& out,
-                     const std::string& what) {
-    const UniqueFd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd.valid()) return fail(Error::from_errno(errno, "creating " + out));
-    auto check = tuf::LengthAndHashCheck::start(part.target.length, part.target.hashes, what);
-    if (!check) return fail(check.error());
-    auto copied = bundle.copy_entry(part.entry, fd.get(), [&check](std::string_view chunk) -> Result<void> {
-        check->update(chunk);
-        return {};
-    });
-    if (!copied) return fail(copied.error());
-    return check->finish();
-}
-
-// The firmware will check these signatures; checking them here refuses a bundle for another
-// owner before the disk is touched.
-Result<void> check_signed_by(const std::string& efi_binary, const std::string& certificate, const std::string& what) {
-    auto checked = run_program({"/usr/bin/sbverify", "--cert", certificate, efi_binary});
-    if (!checked) return fail(checked.error());
-    if (checked->exit_code != 0) {
-        return fail(ErrorCode::not_signed, concat({what, " is not signed by the owner's db key (", certificate, ")"}));
-    }
-    return {};
-}
 
 struct OpenedDisk {
     UniqueFd fd;
@@ -168,12 +124,6 @@ Result<void> copy_extents(const std::string& image, int disk_fd, std::uint64_t o
     }
 }
 
-Result<gpt::Guid> random_guid() {
-    auto bytes = crypto::random_bytes(16);
-    if (!bytes) return fail(bytes.error());
-    return gpt::guid_from_bytes(*bytes);
-}
-
 }  // namespace
 
 Result<DiskPlan> plan_disk(std::uint64_t disk_bytes, std::uint64_t root_bytes, std::uint64_t verity_bytes) {
@@ -219,17 +169,13 @@ Result<Installed> install_disk(const InstallRequest& request) {
                                                       " (make the keys with bulkhead keys secureboot-init)"}));
         }
     }
-    Scratch scratch;
-    scratch.path = (fs::temp_directory_path() / "bulkhead-install-XXXXXX").string();
-    if (::mkdtemp(scratch.path.data()) == nullptr) {
-        scratch.path.clear();
-        return fail(Error::from_errno(errno, "creating a scratch directory"));
-    }
-    const std::string uki = scratch.path + "/bulkhead.efi";
-    const std::string boot_manager = scratch.path + "/systemd-bootx64.efi";
+    auto scratch = ScratchDir::make();
+    if (!scratch) return fail(scratch.error());
+    const std::string uki = scratch->file("bulkhead.efi");
+    const std::string boot_manager = scratch->file("systemd-bootx64.efi");
     const std::string release_name = concat({"core release ", std::to_string(verified->release.release)});
-    if (auto got = extract(*opened, verified->uki, uki, release_name + " uki"); !got) return fail(got.error());
-    if (auto got = extract(*opened, *verified->boot_manager, boot_manager, release_name + " boot manager"); !got) {
+    if (auto got = extract_part(*opened, verified->uki, uki, release_name + " uki"); !got) return fail(got.error());
+    if (auto got = extract_part(*opened, *verified->boot_manager, boot_manager, release_name + " boot manager"); !got) {
         return fail(got.error());
     }
     const std::string db_certificate = (fs::path(request.keys) / "db.crt").string();
@@ -239,13 +185,7 @@ Result<Installed> install_disk(const InstallRequest& request) {
     if (auto checked = check_signed_by(boot_manager, db_certificate, release_name + "'s boot manager"); !checked) {
         return fail(checked.error());
     }
-    auto command_line = image::read_uki_command_line(uki);
-    if (!command_line) return fail(command_line.error());
-    auto args = initrd::parse_boot_args(*command_line);
-    if (!args) return fail(args.error());
-    if (hex_encode(args->root_hash) != verified->release.root_hash) {
-        return fail(ErrorCode::integrity, release_name + "'s kernel image boots another image than its metadata says");
-    }
+    if (auto checked = check_kernel_is_release(uki, verified->release); !checked) return fail(checked.error());
     auto disk = open_disk(request.disk);
     if (!disk) return fail(disk.error());
     auto plan = plan_disk(disk->size, verified->root.entry.length, verified->verity.entry.length);
@@ -255,7 +195,7 @@ Result<Installed> install_disk(const InstallRequest& request) {
     //    owner's keys for enrolment in Setup Mode, and the release's entry. The first release is
     //    blessed at once (there is nothing to fall back to); the machine raises its floor when it
     //    first comes up.
-    const std::string esp_image = scratch.path + "/esp.img";
+    const std::string esp_image = scratch->file("esp.img");
     if (auto made = run_program_checked({"/usr/sbin/mkfs.vfat", "-F", "32", "-n", "BULKHEAD", "-C", esp_image,
                                          std::to_string(plan->esp_bytes / 1024)});
         !made) {
@@ -266,7 +206,7 @@ Result<Installed> install_disk(const InstallRequest& request) {
         !made) {
         return fail(made.error());
     }
-    const std::string loader_conf = scratch.path + "/loader.conf";
+    const std::string loader_conf = scratch->file("loader.conf");
     if (auto written = write_file_atomically(loader_conf, boot::loader_conf(), 0644, false); !written) {
         return fail(written.error());
     }
@@ -284,7 +224,7 @@ Result<Installed> install_disk(const InstallRequest& request) {
     // 3. Only now the disk: the partition table, the ESP, and slot a, which gets its UUIDs once
     //    its data is written and read back.
     gpt::DiskLayout layout;
-    auto disk_guid = random_guid();
+    auto disk_guid = random_partition_uuid();
     if (!disk_guid) return fail(disk_guid.error());
     layout.disk_guid = *disk_guid;
     const auto type = [](std::string_view text) { return *gpt::parse_guid(text); };
@@ -297,7 +237,7 @@ Result<Installed> install_disk(const InstallRequest& request) {
         {"state", {type(gpt::kLinuxDataType), plan->state_bytes}},
     };
     for (const auto& [name, spec] : partitions) {
-        auto uuid = random_guid();
+        auto uuid = random_partition_uuid();
         if (!uuid) return fail(uuid.error());
         const bool read_only = name.starts_with("root-") || name.starts_with("verity-");
         layout.partitions.push_back(

@@ -66,13 +66,13 @@ Result<void> verify_part(int disk_fd, std::uint64_t offset, const VerifiedPart& 
     return check->finish();
 }
 
-Result<gpt::Guid> random_guid() {
+}  // namespace
+
+Result<gpt::Guid> random_partition_uuid() {
     auto bytes = crypto::random_bytes(16);
     if (!bytes) return fail(bytes.error());
     return gpt::guid_from_bytes(*bytes);
 }
-
-}  // namespace
 
 bool Slot::holds(std::string_view root_hash) const {
     return root.uuid == initrd::root_partition_uuid(root_hash) &&
@@ -155,8 +155,8 @@ Result<void> install_into_slot(int disk_fd, std::uint64_t disk_bytes, char slot,
     };
 
     // 1. No image may find the slot while its contents change.
-    auto empty_root = random_guid();
-    auto empty_verity = random_guid();
+    auto empty_root = random_partition_uuid();
+    auto empty_verity = random_partition_uuid();
     if (!empty_root || !empty_verity) return fail(ErrorCode::internal, "no random bytes for new partition UUIDs");
     if (auto emptied = gpt::set_partition_uuids(
             disk_fd, disk_bytes, {{target->root.number, *empty_root}, {target->verity.number, *empty_verity}});

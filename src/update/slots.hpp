@@ -26,6 +26,9 @@ struct Slot {
     [[nodiscard]] bool holds(std::string_view root_hash) const;
 };
 
+// A fresh random (version 4) partition UUID: for new partitions, and for a slot no image may find.
+Result<gpt::Guid> random_partition_uuid();
+
 // The two slots of the disk behind `disk_fd`, from its partition table.
 Result<std::vector<Slot>> read_slots(int disk_fd, std::uint64_t disk_bytes);
 

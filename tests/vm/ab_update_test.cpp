@@ -11,7 +11,6 @@
 // an update is tests/update/core_disk_test.cpp; refused bundles are tests/cmd/install_cli_test.cpp.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,13 +26,12 @@
 #include "base/text.hpp"
 #include "bundle/bundle.hpp"
 #include "floor/tpm_floor.hpp"
+#include "support/spawn.hpp"
 #include "support/swtpm.hpp"
 #include "support/temp_dir.hpp"
 #include "tuf/time.hpp"
 #include "update/core_disk.hpp"
 #include "update/verify_bundle.hpp"
-
-extern char** environ;
 
 namespace bulkhead {
 namespace {
@@ -43,27 +41,11 @@ using Clock = std::chrono::steady_clock;
 
 const std::string kBin = BULKHEAD_BIN_DIR;
 const fs::path kSource = fs::path(BULKHEAD_FIXTURES_DIR).parent_path().parent_path();
-const std::string kCode = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
-const std::string kVarsTemplate = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-    std::vector<char*> argv;
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    pid_t pid = -1;
-    EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0) << args[0];
-    posix_spawn_file_actions_destroy(&actions);
-    return pid;
-}
-
-std::string read_file(const fs::path& path) {
-    std::error_code error;
-    return fs::exists(path, error) ? testing::read_whole_file(path) : std::string();
-}
+using testing::kOvmfCode;
+using testing::kOvmfVarsTemplate;
+using testing::read_file;
+using testing::spawn;
 
 // The repository's image spec as release `version`, with its relative paths made absolute.
 std::string spec_variant(const std::string& version, int security_version) {
@@ -85,7 +67,7 @@ std::string spec_variant(const std::string& version, int security_version) {
 class Machine {
 public:
     explicit Machine(const fs::path& dir) : dir_(dir) {
-        fs::copy_file(kVarsTemplate, dir_ / "vars.fd");  // Setup Mode: no keys enrolled
+        fs::copy_file(kOvmfVarsTemplate, dir_ / "vars.fd");  // Setup Mode: no keys enrolled
         fs::create_directories(dir_ / "tpm");
     }
 
@@ -114,7 +96,7 @@ public:
                                   "-global",
                                   "driver=cfi.pflash01,property=secure,value=on",
                                   "-drive",
-                                  "if=pflash,format=raw,unit=0,readonly=on,file=" + kCode,
+                                  "if=pflash,format=raw,unit=0,readonly=on,file=" + kOvmfCode,
                                   "-drive",
                                   "if=pflash,format=raw,unit=1,file=" + (dir_ / "vars.fd").string(),
                                   "-drive",

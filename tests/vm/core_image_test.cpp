@@ -7,7 +7,6 @@
 // before its root is mounted. One key set and one image serve every test.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -25,11 +24,10 @@
 #include "base/unique_fd.hpp"
 #include "floor/tpm_floor.hpp"
 #include "json/value.hpp"
+#include "support/spawn.hpp"
 #include "support/swtpm.hpp"
 #include "support/temp_dir.hpp"
 #include "vmm/qmp.hpp"
-
-extern char** environ;
 
 namespace bulkhead {
 namespace {
@@ -39,27 +37,11 @@ using Clock = std::chrono::steady_clock;
 
 const std::string kBin = BULKHEAD_BIN_DIR;
 const fs::path kSource = fs::path(BULKHEAD_FIXTURES_DIR).parent_path().parent_path();
-const std::string kCode = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
-const std::string kVarsTemplate = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-    std::vector<char*> argv;
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    pid_t pid = -1;
-    EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0) << args[0];
-    posix_spawn_file_actions_destroy(&actions);
-    return pid;
-}
-
-std::string read_file(const fs::path& path) {
-    std::error_code error;
-    return fs::exists(path, error) ? testing::read_whole_file(path) : std::string();
-}
+using testing::kOvmfCode;
+using testing::kOvmfVarsTemplate;
+using testing::read_file;
+using testing::spawn;
 
 class CoreImage : public ::testing::Test {
 protected:
@@ -95,7 +77,7 @@ protected:
         ASSERT_TRUE(built) << built.error().message;
         root_hash = new std::string(nlohmann::json::parse(built->out).at("root_hash").get<std::string>());
         // The owner's keys, enrolled offline into a copy of OVMF's empty variable store.
-        fs::copy_file(kVarsTemplate, dir->path() / "vars-template.fd");
+        fs::copy_file(kOvmfVarsTemplate, dir->path() / "vars-template.fd");
         for (const char* variable : {"db", "KEK", "PK"}) {
             auto enrolled =
                 run_program_checked({"/usr/bin/flash-var", (dir->path() / "vars-template.fd").string(), variable,
@@ -153,7 +135,7 @@ protected:
                            "-global",
                            "driver=cfi.pflash01,property=secure,value=on",
                            "-drive",
-                           "if=pflash,format=raw,unit=0,readonly=on,file=" + kCode,
+                           "if=pflash,format=raw,unit=0,readonly=on,file=" + kOvmfCode,
                            "-drive",
                            "if=pflash,format=raw,unit=1,file=" + (run / "vars.fd").string(),
                            "-drive",
