@@ -32,6 +32,7 @@ declare -A allowed=(
   [tpm]="base"
   [floor]="base tpm"
   [bundle]="base"
+  [archpkg]="base crypto"
   [boot]="base"
   [update]="base boot bundle crypto gpt image initrd json tuf verity"
   [guest]="base control"
