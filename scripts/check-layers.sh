@@ -33,6 +33,7 @@ declare -A allowed=(
   [floor]="base tpm"
   [bundle]="base"
   [archpkg]="base crypto"
+  [curate]="base archpkg crypto"
   [boot]="base"
   [update]="base boot bundle crypto gpt image initrd json tuf verity"
   [guest]="base control"

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -26,10 +27,10 @@ namespace bulkhead::testing {
 inline constexpr uid_t kNobody = 65534;
 inline constexpr const char* kSourceDateEpoch = "1700000000";
 
-// Runs makepkg in `dir` (which holds the PKGBUILD) and returns the package file's path, or ""
-// with a test failure. `extension` is makepkg's PKGEXT.
-inline std::filesystem::path run_makepkg(const std::filesystem::path& dir,
-                                         const std::string& extension = ".pkg.tar.zst") {
+// Runs makepkg with `args` in `dir` (which holds the PKGBUILD) and returns its exit status and
+// its output (stdout and stderr together). `extension` is makepkg's PKGEXT.
+inline std::pair<int, std::string> makepkg_in(const std::filesystem::path& dir, const std::vector<std::string>& args,
+                                              const std::string& extension = ".pkg.tar.zst") {
     const bool as_root = ::geteuid() == 0;
     if (as_root) {
         for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
@@ -38,7 +39,7 @@ inline std::filesystem::path run_makepkg(const std::filesystem::path& dir,
         EXPECT_EQ(::chown(dir.c_str(), kNobody, kNobody), 0);
     }
     std::array<int, 2> output{};
-    if (::pipe2(output.data(), O_CLOEXEC) != 0) return {};
+    if (::pipe2(output.data(), O_CLOEXEC) != 0) return {-1, "pipe2 failed"};
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::dup2(output[1], STDOUT_FILENO);
@@ -58,8 +59,9 @@ inline std::filesystem::path run_makepkg(const std::filesystem::path& dir,
                                         "LC_ALL=C.UTF-8",
                                         "PACKAGER=Bulkhead Tests <tests@bulkhead.invalid>",
                                         nullptr};
-        std::vector<const char*> argv = {"/usr/bin/makepkg", "--nodeps", "--noconfirm",
-                                         "--noprogressbar",  "--force",  nullptr};
+        std::vector<const char*> argv = {"/usr/bin/makepkg"};
+        for (const auto& arg : args) argv.push_back(arg.c_str());
+        argv.push_back(nullptr);
         ::execve(argv[0], const_cast<char* const*>(argv.data()), const_cast<char* const*>(env.data()));
         ::_exit(127);
     }
@@ -72,7 +74,14 @@ inline std::filesystem::path run_makepkg(const std::filesystem::path& dir,
     ::close(output[0]);
     int status = 0;
     ::waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "makepkg failed:\n" << log;
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, log};
+}
+
+// Builds the package in `dir` and returns its file's path, or "" with a test failure.
+inline std::filesystem::path run_makepkg(const std::filesystem::path& dir,
+                                         const std::string& extension = ".pkg.tar.zst") {
+    const auto [status, log] = makepkg_in(dir, {"--nodeps", "--noconfirm", "--noprogressbar", "--force"}, extension);
+    EXPECT_EQ(status, 0) << "makepkg failed:\n" << log;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
         if (entry.path().filename().string().ends_with(extension)) return entry.path();
     }

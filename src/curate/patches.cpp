@@ -1,0 +1,258 @@
+#include "curate/patches.hpp"
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <utility>
+
+#include "base/text.hpp"
+#include "crypto/digest.hpp"
+
+namespace bulkhead::curate {
+namespace {
+
+std::string_view trim(std::string_view text) noexcept {
+    const auto first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return {};
+    const auto last = text.find_last_not_of(" \t\r");
+    return text.substr(first, last - first + 1);
+}
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+    std::vector<std::string_view> lines;
+    for (std::size_t start = 0; start < text.size();) {
+        const auto end = std::min(text.find('\n', start), text.size());
+        lines.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return lines;
+}
+
+// Whether a source or word names a patch file: its last path component, without query,
+// fragment and a compression suffix, ends in .patch or .diff.
+bool names_patch_file(std::string_view word) noexcept {
+    if (const auto rename = word.find("::"); rename != std::string_view::npos) {
+        // "name::url": both the local name and the URL count.
+        return names_patch_file(word.substr(0, rename)) || names_patch_file(word.substr(rename + 2));
+    }
+    word = word.substr(0, word.find_first_of("?#"));
+    while (!word.empty() && (word.back() == '"' || word.back() == '\'' || word.back() == ')')) word.remove_suffix(1);
+    for (const std::string_view compression : {".gz", ".xz", ".bz2", ".zst"}) {
+        if (word.ends_with(compression)) {
+            word.remove_suffix(compression.size());
+            break;
+        }
+    }
+    return word.ends_with(".patch") || word.ends_with(".diff");
+}
+
+// Splits a shell line into words at blanks and the control operators that can start a new
+// command; quotes are not interpreted, which is enough to find command names.
+std::vector<std::string_view> shell_words(std::string_view line) {
+    std::vector<std::string_view> words;
+    std::size_t at = 0;
+    const auto is_break = [](char c) {
+        return c == ' ' || c == '\t' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '{' ||
+               c == '}' || c == '`';
+    };
+    while (at < line.size()) {
+        if (is_break(line[at])) {
+            // Keep command separators as words of their own, so "a; patch" starts a new command.
+            if (line[at] != ' ' && line[at] != '\t') words.push_back(line.substr(at, 1));
+            ++at;
+            continue;
+        }
+        const auto start = at;
+        while (at < line.size() && !is_break(line[at])) ++at;
+        words.push_back(line.substr(start, at - start));
+    }
+    return words;
+}
+
+bool starts_command(const std::vector<std::string_view>& words, std::size_t index) {
+    if (index == 0) return true;
+    const auto previous = words[index - 1];
+    return previous == ";" || previous == "&" || previous == "|" || previous == "(" || previous == "{" ||
+           previous == "`" || previous == "do" || previous == "then" || previous == "else" || previous == "sudo" ||
+           previous == "command" || previous == "env" || previous == "!";
+}
+
+bool is_separator(std::string_view word) noexcept {
+    return word == ";" || word == "&" || word == "|" || word == "(" || word == ")" || word == "{" || word == "}" ||
+           word == "`";
+}
+
+// Whether one option word of sed or perl turns on in-place editing: --in-place, or 'i' in a
+// bundle of single-letter flags before a flag that takes the rest as its argument (sed -ne
+// 's/i/j/' is not in place, sed -Ei is; perl -pi is, perl -Mstrict is not).
+bool edits_in_place(std::string_view program, std::string_view option) noexcept {
+    if (option.starts_with("--")) return option == "--in-place" || option.starts_with("--in-place=");
+    if (!option.starts_with('-')) return false;
+    const std::string_view takes_argument = program == "sed" ? "efl" : "eEMmIxCdD";
+    for (const char flag : option.substr(1)) {
+        if (flag == 'i') return true;
+        if (takes_argument.find(flag) != std::string_view::npos) return false;
+    }
+    return false;
+}
+
+// The patch command on this line, if any: "patch", "git apply", "sed -i", ...
+std::string patch_command(std::string_view line) {
+    const auto words = shell_words(line);
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        if (!starts_command(words, i)) continue;
+        const auto word = words[i];
+        if (word == "patch") return "patch";
+        if (word == "git") {
+            // Options of git itself (-C dir, -c key=value) may come before the subcommand.
+            for (std::size_t j = i + 1; j < words.size(); ++j) {
+                if (words[j] == "-C" || words[j] == "-c") {
+                    ++j;
+                    continue;
+                }
+                if (words[j].starts_with('-')) continue;
+                if (words[j] == "apply" || words[j] == "am" || words[j] == "cherry-pick") {
+                    return concat({"git ", words[j]});
+                }
+                break;
+            }
+        }
+        if (word == "sed" || word == "perl") {
+            // Options may follow arguments (GNU sed); the command ends at a separator.
+            for (std::size_t j = i + 1; j < words.size() && !is_separator(words[j]); ++j) {
+                if (edits_in_place(word, words[j])) return concat({word, " ", words[j]});
+            }
+        }
+    }
+    return {};
+}
+
+struct FunctionBody {
+    std::size_t first_line = 0;  // index of the line after the opening brace's line
+    std::size_t end_line = 0;    // index of the closing brace's line
+};
+
+// The body of `name() {...}` found by brace counting outside quotes and comments.
+std::optional<FunctionBody> find_function(const std::vector<std::string_view>& lines, std::string_view name) {
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        auto line = trim(lines[i]);
+        if (line.starts_with("function ")) line = trim(line.substr(9));
+        if (!line.starts_with(name)) continue;
+        auto rest = trim(line.substr(name.size()));
+        if (!rest.starts_with("()")) continue;
+        int depth = 0;
+        bool opened = false;
+        for (std::size_t j = i; j < lines.size(); ++j) {
+            char quote = 0;
+            const auto text = j == i ? rest : lines[j];
+            for (std::size_t k = 0; k < text.size(); ++k) {
+                const char c = text[k];
+                if (quote != 0) {
+                    if (c == '\\' && quote == '"') {
+                        ++k;
+                    } else if (c == quote) {
+                        quote = 0;
+                    }
+                    continue;
+                }
+                if (c == '#' && (k == 0 || text[k - 1] == ' ' || text[k - 1] == '\t')) break;
+                if (c == '\'' || c == '"') quote = c;
+                if (c == '\\') ++k;
+                if (c == '{') {
+                    ++depth;
+                    opened = true;
+                }
+                if (c == '}' && opened && --depth == 0) return FunctionBody{i + 1, j};
+            }
+        }
+        return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+std::string_view without_comment(std::string_view line) {
+    const auto trimmed = trim(line);
+    if (trimmed.starts_with('#')) return {};
+    for (std::size_t k = 1; k < line.size(); ++k) {
+        if (line[k] == '#' && (line[k - 1] == ' ' || line[k - 1] == '\t')) return line.substr(0, k);
+    }
+    return line;
+}
+
+Result<std::vector<std::pair<std::size_t, std::string>>> srcinfo_sources(std::string_view srcinfo) {
+    if (srcinfo.size() > kMaxRecipeBytes) return fail(ErrorCode::too_large, ".SRCINFO is larger than 1 MiB");
+    std::vector<std::pair<std::size_t, std::string>> sources;
+    const auto lines = lines_of(srcinfo);
+    bool has_pkgbase = false;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const auto line = trim(lines[i]);
+        if (line.empty() || line.starts_with('#')) continue;
+        const auto separator = line.find(" = ");
+        if (separator == std::string_view::npos) {
+            return fail(ErrorCode::parse, concat({".SRCINFO line ", std::to_string(i + 1), " is not 'key = value'"}));
+        }
+        const auto key = line.substr(0, separator);
+        if (key == "pkgbase") has_pkgbase = true;
+        if (key == "source" || key.starts_with("source_")) {
+            sources.emplace_back(i + 1, std::string(line.substr(separator + 3)));
+        }
+    }
+    if (!has_pkgbase) return fail(ErrorCode::parse, ".SRCINFO has no pkgbase");
+    return sources;
+}
+
+}  // namespace
+
+std::string_view patch_verdict_name(PatchVerdict verdict) noexcept {
+    switch (verdict) {
+        case PatchVerdict::patchless: return "patchless";
+        case PatchVerdict::patched: return "patched";
+        case PatchVerdict::unknown: return "unknown";
+    }
+    return "unknown";
+}
+
+Result<PatchEvidence> assess_patches(std::string_view srcinfo, std::string_view pkgbuild,
+                                     std::string_view pkgbuild_sha256_hex) {
+    if (pkgbuild.size() > kMaxRecipeBytes) return fail(ErrorCode::too_large, "PKGBUILD is larger than 1 MiB");
+    PatchEvidence evidence;
+    evidence.pkgbuild_sha256 = hex_encode(crypto::digest(crypto::HashAlgorithm::sha256, pkgbuild));
+    if (!crypto::constant_time_equal(evidence.pkgbuild_sha256, pkgbuild_sha256_hex)) {
+        return fail(ErrorCode::integrity,
+                    concat({"the PKGBUILD (sha256 ", evidence.pkgbuild_sha256,
+                            ") is not the one the package was built from (BUILDINFO: ", pkgbuild_sha256_hex, ")"}));
+    }
+    auto sources = srcinfo_sources(srcinfo);
+    if (!sources) return fail(sources.error());
+    for (const auto& [line, source] : *sources) {
+        evidence.sources.push_back(source);
+        if (names_patch_file(source)) {
+            evidence.findings.push_back({".SRCINFO", line, "patch file in sources", source});
+        }
+    }
+
+    const auto lines = lines_of(pkgbuild);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        for (const auto word : shell_words(without_comment(lines[i]))) {
+            if (names_patch_file(word)) {
+                evidence.findings.push_back({"PKGBUILD", i + 1, "names a patch file", std::string(trim(lines[i]))});
+                break;
+            }
+        }
+    }
+    for (const std::string_view function : {"prepare", "build"}) {
+        const auto body = find_function(lines, function);
+        if (!body) continue;
+        for (std::size_t i = body->first_line; i <= body->end_line && i < lines.size(); ++i) {
+            const auto command = patch_command(without_comment(lines[i]));
+            if (!command.empty()) {
+                evidence.findings.push_back(
+                    {"PKGBUILD", i + 1, concat({command, " in ", function, "()"}), std::string(trim(lines[i]))});
+            }
+        }
+    }
+    evidence.verdict = evidence.findings.empty() ? PatchVerdict::patchless : PatchVerdict::patched;
+    return evidence;
+}
+
+}  // namespace bulkhead::curate
