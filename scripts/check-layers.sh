@@ -34,6 +34,7 @@ declare -A allowed=(
   [bundle]="base"
   [archpkg]="base crypto"
   [curate]="base archpkg crypto"
+  [attest]="base json crypto"
   [boot]="base"
   [update]="base boot bundle crypto gpt image initrd json tuf verity"
   [guest]="base control"

@@ -28,13 +28,9 @@ std::vector<std::string_view> lines_of(std::string_view text) {
     return lines;
 }
 
-// Whether a source or word names a patch file: its last path component, without query,
+// Whether one name or URL ends in a patch file: its last path component, without query,
 // fragment and a compression suffix, ends in .patch or .diff.
-bool names_patch_file(std::string_view word) noexcept {
-    if (const auto rename = word.find("::"); rename != std::string_view::npos) {
-        // "name::url": both the local name and the URL count.
-        return names_patch_file(word.substr(0, rename)) || names_patch_file(word.substr(rename + 2));
-    }
+bool is_patch_name(std::string_view word) noexcept {
     word = word.substr(0, word.find_first_of("?#"));
     while (!word.empty() && (word.back() == '"' || word.back() == '\'' || word.back() == ')')) word.remove_suffix(1);
     for (const std::string_view compression : {".gz", ".xz", ".bz2", ".zst"}) {
@@ -44,6 +40,13 @@ bool names_patch_file(std::string_view word) noexcept {
         }
     }
     return word.ends_with(".patch") || word.ends_with(".diff");
+}
+
+// A source may be "name::url": both the local name and the URL count.
+bool names_patch_file(std::string_view word) noexcept {
+    const auto rename = word.find("::");
+    if (rename == std::string_view::npos) return is_patch_name(word);
+    return is_patch_name(word.substr(0, rename)) || is_patch_name(word.substr(rename + 2));
 }
 
 // Splits a shell line into words at blanks and the control operators that can start a new
