@@ -30,4 +30,7 @@ CommandRunner register_system(CLI::App& app);
 // and `bulkhead audit`: the client of bulkheadd.
 CommandRunner register_app(CLI::App& app);
 
+// `bulkhead curate`: an app version from a snapshot of Arch repositories, staged as TUF targets.
+CommandRunner register_curate(CLI::App& app);
+
 }  // namespace bulkhead::cmd

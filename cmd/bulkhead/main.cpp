@@ -28,6 +28,7 @@ int run(int argc, char** argv) {
     commands.push_back(cmd::register_repo(app));
     commands.push_back(cmd::register_app(app));
     commands.push_back(cmd::register_system(app));
+    commands.push_back(cmd::register_curate(app));
 
     try {
         app.parse(argc, argv);

@@ -173,8 +173,8 @@ Result<void> ArchiveReader::start() {
     if (format_rc != ARCHIVE_OK) return state.archive_failure("setting up the reader");
     if (archive_read_open(state.handle, state_.get(), nullptr, read_callback, nullptr) != ARCHIVE_OK) {
         return state.archive_failure(state.format == Format::tar
-                                         ? "is not a tar archive compressed with zstd, xz or gzip"
-                                         : "is not gzip-compressed");
+                                         ? "cannot be read as a tar archive compressed with zstd, xz or gzip"
+                                         : "cannot be read as gzip");
     }
     return {};
 }

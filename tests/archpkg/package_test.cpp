@@ -128,7 +128,7 @@ TEST_F(PackageTest, ReadsTheSamePackageCompressedWithXzGzipOrNothing) {
 
 TEST_F(PackageTest, RefusesOtherCompression) {
     expect_refused(read_changed([](std::vector<Member>&) {}, ARCHIVE_FILTER_BZIP2), ErrorCode::parse,
-                   "is not a tar archive compressed with zstd, xz or gzip");
+                   "cannot be read as a tar archive compressed with zstd, xz or gzip");
 }
 
 TEST_F(PackageTest, RefusesChangedContentsOfTheSameSize) {
