@@ -105,7 +105,7 @@ Result<void> check_same_package(const PkgInfo& info, const BuildInfo& build, std
 
 }  // namespace
 
-Result<Package> read_package(int fd, const std::string& what, const ArchiveLimits& limits) {
+Result<Package> read_package(int fd, const std::string& what, const ArchiveLimits& limits, PayloadSink* sink) {
     auto opened = ArchiveReader::open_fd(fd, what, ArchiveReader::Format::tar, limits, true);
     if (!opened) return fail(opened.error());
     auto& reader = **opened;
@@ -214,16 +214,26 @@ Result<Package> read_package(int fd, const std::string& what, const ArchiveLimit
         const auto& listed = package.mtree.entries[*index];
         if (auto checked = check_header(*entry, listed, what); !checked) return fail(checked.error());
         if (entry->kind == ArchiveEntryKind::file) {
+            if (sink != nullptr) {
+                if (auto begun = sink->begin_file(listed); !begun) return fail(begun.error());
+            }
             crypto::Hasher hasher(crypto::HashAlgorithm::sha256);
             auto read = reader.read_data([&](std::string_view chunk) -> Result<void> {
                 hasher.update(chunk);
-                return {};
+                return sink == nullptr ? Result<void>{} : sink->file_data(chunk);
             });
             if (!read) return fail(read.error());
             auto digest = hasher.finish();
             if (auto checked = check_digest(digest, listed, what); !checked) return fail(checked.error());
+            if (sink != nullptr) {
+                if (auto ended = sink->end_file(); !ended) return fail(ended.error());
+            }
             file_digests.insert_or_assign(path, std::move(digest));
             package.payload_bytes += listed.size;
+        } else if (entry->kind == ArchiveEntryKind::directory && sink != nullptr) {
+            if (auto made = sink->directory(listed); !made) return fail(made.error());
+        } else if (entry->kind == ArchiveEntryKind::symlink && sink != nullptr) {
+            if (auto made = sink->symlink(listed); !made) return fail(made.error());
         } else if (entry->kind == ArchiveEntryKind::hardlink) {
             auto target = normalise_path(entry->link, what);
             if (!target) return fail(target.error());
@@ -233,6 +243,9 @@ Result<Package> read_package(int fd, const std::string& what, const ArchiveLimit
                                                       "' points to a file that is not earlier in the package"}));
             }
             if (auto checked = check_digest(original->second, listed, what); !checked) return fail(checked.error());
+            if (sink != nullptr) {
+                if (auto linked = sink->hard_link(listed, *target); !linked) return fail(linked.error());
+            }
             file_digests.insert_or_assign(path, original->second);
         }
 
@@ -260,14 +273,14 @@ Result<Package> read_package(int fd, const std::string& what, const ArchiveLimit
     return package;
 }
 
-Result<Package> read_package_file(const std::string& path, const ArchiveLimits& limits) {
+Result<Package> read_package_file(const std::string& path, const ArchiveLimits& limits, PayloadSink* sink) {
     const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (!fd.valid()) return fail(Error::from_errno(errno, "opening package " + path));
     struct stat status {};
     if (::fstat(fd.get(), &status) != 0) return fail(Error::from_errno(errno, "inspecting package " + path));
     if (!S_ISREG(status.st_mode))
         return fail(ErrorCode::invalid_argument, "package " + path + " is not a regular file");
-    return read_package(fd.get(), path, limits);
+    return read_package(fd.get(), path, limits, sink);
 }
 
 }  // namespace bulkhead::archpkg

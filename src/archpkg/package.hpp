@@ -33,10 +33,35 @@ struct Package {
     std::uint64_t payload_bytes = 0;  // the sum of the payload's file sizes
 };
 
-// Reads the package from fd (at its start) to the end; `what` names it in errors.
-Result<Package> read_package(int fd, const std::string& what, const ArchiveLimits& limits = {});
+// Receives the payload while it is read, in archive order, each entry only after its header
+// matched its .MTREE line. A file's contents are checked against their sha256 only once they
+// have all arrived, so a sink must be all or nothing: whatever it built is thrown away when
+// read_package fails (see tree_writer.hpp).
+class PayloadSink {
+public:
+    virtual ~PayloadSink() = default;
+    PayloadSink() = default;
+    PayloadSink(const PayloadSink&) = delete;
+    PayloadSink& operator=(const PayloadSink&) = delete;
+    PayloadSink(PayloadSink&&) = delete;
+    PayloadSink& operator=(PayloadSink&&) = delete;
+
+    virtual Result<void> directory(const MtreeEntry& listed) = 0;
+    virtual Result<void> symlink(const MtreeEntry& listed) = 0;
+    // A second name for `target`, a file delivered earlier in the same package.
+    virtual Result<void> hard_link(const MtreeEntry& listed, const std::string& target) = 0;
+    virtual Result<void> begin_file(const MtreeEntry& listed) = 0;
+    virtual Result<void> file_data(std::string_view chunk) = 0;
+    virtual Result<void> end_file() = 0;
+};
+
+// Reads the package from fd (at its start) to the end; `what` names it in errors. With a sink,
+// the payload is handed to it on the way.
+Result<Package> read_package(int fd, const std::string& what, const ArchiveLimits& limits = {},
+                             PayloadSink* sink = nullptr);
 
 // Opens path (a regular file) and reads it with read_package.
-Result<Package> read_package_file(const std::string& path, const ArchiveLimits& limits = {});
+Result<Package> read_package_file(const std::string& path, const ArchiveLimits& limits = {},
+                                  PayloadSink* sink = nullptr);
 
 }  // namespace bulkhead::archpkg
