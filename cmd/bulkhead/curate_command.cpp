@@ -21,8 +21,8 @@ namespace {
 constexpr std::size_t kMaxKeyFileBytes = 65536;
 
 struct CurateOptions {
-    std::string app, repo, snapshot, attestations, recipes, distro = "archlinux";
-    std::vector<std::string> repositories, package_dirs, mirrors, rebuilder_keys, prefer;
+    std::string app, repo, snapshot, attestations, recipes, distro = "archlinux", command;
+    std::vector<std::string> repositories, package_dirs, mirrors, rebuilder_keys, prefer, args;
     std::size_t threshold = 1;
     bool json = false;
 };
@@ -46,6 +46,8 @@ Result<curate::CurateRequest> build_request(const CurateOptions& options) {
     request.attestations_dir = options.attestations;
     request.recipes_dir = options.recipes;
     request.closure.preferred_providers = options.prefer;
+    request.command = options.command;
+    request.args = options.args;
     for (const auto& text : options.repositories) {
         auto parsed = assignment(text, "--repository");
         if (!parsed) return fail(parsed.error());
@@ -152,6 +154,8 @@ CommandRunner register_curate(CLI::App& app) {
         ->add_option("--recipes", o.recipes, "DIR with PKGBASE/PKGBUILD and PKGBASE/.SRCINFO for the patchless verdict")
         ->check(CLI::ExistingDirectory);
     curate->add_option("--prefer", o.prefer, "Provider to choose when several packages provide a dependency");
+    curate->add_option("--command", o.command, "What the app's VM runs (default: /usr/bin/APP)");
+    curate->add_option("--arg", o.args, "An argument of the command (repeatable)");
     curate->add_option("--distro", o.distro, "Distribution name recorded as the origin")->capture_default_str();
     curate->add_flag("--json", o.json, "Print the result as JSON");
     return [=]() -> int { return curate->parsed() ? run_curate(*options) : -1; };

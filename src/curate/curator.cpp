@@ -31,6 +31,10 @@ json::Value texts(const std::vector<std::string>& values) {
     return json::Value(std::move(array));
 }
 
+bool is_valid_text(std::string_view value) {
+    return valid_utf8(value) == value && value.find('\0') == std::string_view::npos;
+}
+
 bool is_snapshot_date(std::string_view date) {
     constexpr std::size_t kLength = 10;
     if (date.size() != kLength || date[4] != '-' || date[7] != '-') return false;
@@ -150,6 +154,10 @@ json::Value package_custom(const CurateRequest& request, const CuratedPackage& c
                                        {"reproducibility", std::move(reproducibility)}})}});
 }
 
+std::string run_command(const CurateRequest& request) {
+    return request.command.empty() ? concat({"/usr/bin/", request.app}) : request.command;
+}
+
 std::string manifest_text(const CurateRequest& request, const CuratedApp& app) {
     json::Array packages;
     packages.reserve(app.packages.size());
@@ -173,6 +181,7 @@ std::string manifest_text(const CurateRequest& request, const CuratedApp& app) {
                 {"snapshot", text(request.snapshot)},
                 {"rebuilder_threshold", integer(static_cast<std::int64_t>(request.rebuilders.threshold))},
                 {"rebuilder_keyids", texts(policy_keyids(request.rebuilders))},
+                {"run", object({{"command", text(run_command(request))}, {"args", texts(request.args)}})},
                 {"packages", json::Value(std::move(packages))}}));
 }
 
@@ -192,6 +201,10 @@ Result<CuratedApp> curate_app(const CurateRequest& request) {
     }
     if (request.repositories.empty()) return fail(ErrorCode::invalid_argument, "no repository snapshot given");
     if (auto checked = attest::check_policy(request.rebuilders); !checked) return fail(checked.error());
+    const auto command = run_command(request);
+    if (!command.starts_with('/') || command.find("/../") != std::string::npos || !is_valid_text(command)) {
+        return fail(ErrorCode::invalid_argument, "the app's command must be an absolute path, not '" + command + "'");
+    }
 
     std::vector<archpkg::RepoDatabase> databases;
     databases.reserve(request.repositories.size());

@@ -41,6 +41,9 @@ struct CurateRequest {
     std::string recipes_dir;       // optional: RECIPES/PKGBASE/{PKGBUILD,.SRCINFO}
     std::string attestations_dir;  // ATTESTATIONS/FILE/*.link
     attest::RebuilderPolicy rebuilders;
+    // What the app's VM runs: an absolute path inside the app's root (default /usr/bin/APP).
+    std::string command;
+    std::vector<std::string> args;
 };
 
 struct CuratedPackage {

@@ -178,6 +178,7 @@ TEST_F(CuratorTest, PublishesAnAppVersionThatATufClientReads) {
     ASSERT_TRUE(manifest_text) << manifest_text.error().message;
     EXPECT_EQ(*manifest_text, app->manifest);
     auto manifest = json::parse(*manifest_text).value();
+    EXPECT_EQ(manifest.find("run")->find("command")->as_string(), "/usr/bin/demo-app");
     const auto& packages = manifest.find("packages")->as_array();
     ASSERT_EQ(packages.size(), 3U);
     for (const auto& package : packages) {
@@ -256,6 +257,9 @@ TEST_F(CuratorTest, RefusesBadRequests) {
     auto absent = request();
     absent.app = "no-such-app";
     expect_refused_unchanged(absent, ErrorCode::not_found, "no repository has a package named 'no-such-app'");
+    auto relative = request();
+    relative.command = "bin/demo";
+    expect_refused_unchanged(relative, ErrorCode::invalid_argument, "must be an absolute path");
     auto no_policy = request();
     no_policy.rebuilders.keys.clear();
     expect_refused_unchanged(no_policy, ErrorCode::invalid_argument, "trusts no keys");
