@@ -35,6 +35,7 @@ declare -A allowed=(
   [archpkg]="base crypto"
   [curate]="base archpkg attest crypto json tuf tuf_repo"
   [attest]="base json crypto"
+  [appstore]="base archpkg attest fetch json tuf"
   [boot]="base"
   [update]="base boot bundle crypto gpt image initrd json tuf verity"
   [guest]="base control"
