@@ -12,6 +12,7 @@
 #include "base/file_io.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
+#include "crypto/digest.hpp"
 #include "tuf/updater.hpp"
 
 namespace bulkhead::appstore {
@@ -173,10 +174,13 @@ Result<PreparedApp> AppStore::prepare(std::string_view app, const std::optional<
         }
         auto metadata = package_metadata(**info);
         if (!metadata) return fail(metadata.error());
-        if (metadata->verdict != "patchless") {
-            const auto why = concat({package.name, " ", package.version, " is ", metadata->verdict,
-                                     metadata->verdict == "patched" ? " (its recipe changes upstream's sources)"
-                                                                    : " (its recipe was not judged)"});
+        // The verdict of this app version is the manifest's: it is bound to the version, while a
+        // package's custom metadata is that of its latest curation.
+        const auto& verdict = package.patchless;
+        if (verdict != "patchless") {
+            const auto why = concat(
+                {package.name, " ", package.version, " is ", verdict,
+                 verdict == "patched" ? " (its recipe changes upstream's sources)" : " (its recipe was not judged)"});
             if (config_.patches == PatchPolicy::require) {
                 return fail(ErrorCode::not_signed, why + "; the patch policy requires patchless packages");
             }
@@ -185,18 +189,20 @@ Result<PreparedApp> AppStore::prepare(std::string_view app, const std::optional<
         // The rebuilders' links, as targets, checked with the client's own keys and threshold.
         std::vector<std::string> links;
         for (const auto& keyid : metadata->agreeing) {
-            if (keyid.size() < 8) return fail(ErrorCode::parse, "a rebuilder keyid is too short");
-            auto link = download_small(
-                updater, concat({"attestations/", package.file, "/", attest::link_file_name("rebuild", keyid)}),
-                attest::kMaxLinkBytes);
+            if (!attest::is_keyid(keyid)) {
+                return fail(ErrorCode::parse,
+                            concat({"the targets metadata of ", package.file, " names a malformed rebuilder keyid"}));
+            }
+            auto link = download_small(updater, attest::attestation_target(package.file, keyid), attest::kMaxLinkBytes);
             if (!link) return fail(link.error());
             links.push_back(std::move(link).value());
         }
         if (progress) progress({"verify", package.file, 0, 0});
-        auto sha512 = hex_decode(hash_hex((*info)->file.hashes, "sha512"));
+        // sha256 from the targets metadata (equal to the manifest's, checked above) and sha512
+        // from the manifest: both signed, and the rebuilders' links must match both.
         auto reproduced =
             attest::check_reproducible(config_.rebuilders, package.file,
-                                       {hex_decode(package.sha256).value(), sha512 ? *sha512 : std::string()}, links);
+                                       {hex_decode(package.sha256).value(), hex_decode(package.sha512).value()}, links);
         if (!reproduced) return fail(reproduced.error());
         checked.push_back({&package, std::move(**info), std::move(metadata).value()});
     }
@@ -234,11 +240,19 @@ Result<PreparedApp> AppStore::prepare(std::string_view app, const std::optional<
         // A mirror's copy is not kept; the repository's own copy stays in the cache.
         if (from_mirror) ::unlink(file->c_str());
         if (!read) return fail(read.error());
+        // The bytes unpacked are the bytes the metadata pins, hashed in the same pass that read them.
+        if (!crypto::constant_time_equal(hex_encode(read->sha256), package->sha256) ||
+            !crypto::constant_time_equal(hex_encode(read->sha512), package->sha512) ||
+            read->file_size != static_cast<std::uint64_t>(info.file.length)) {
+            return fail(ErrorCode::integrity,
+                        concat({package->file, " changed between its download and its unpacking"}));
+        }
         if (read->info.name != package->name || read->info.version != package->version) {
             return fail(ErrorCode::integrity, concat({package->file, " holds ", read->info.name, " ",
                                                       read->info.version, ", not what the closure manifest says"}));
         }
     }
+    if (auto finished = (*writer)->finish(); !finished) return fail(finished.error());
     return prepared;
 }
 

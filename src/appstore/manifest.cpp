@@ -118,8 +118,16 @@ Result<std::vector<std::string>> parse_versions_index(std::string_view text, std
         }
         if (!seen.insert(version).second) return fail(ErrorCode::parse, "versions index lists " + version + " twice");
     }
-    std::sort(versions->begin(), versions->end(),
-              [](const std::string& a, const std::string& b) { return archpkg::compare_versions(a, b) < 0; });
+    constexpr std::size_t kMaxVersions = 4096;
+    if (versions->size() > kMaxVersions) return fail(ErrorCode::too_large, "versions index lists over 4096 versions");
+    archpkg::sort_versions(*versions);
+    // Two spellings of one version ("1.0-1", "0:1.0-1") would make "the newest" ambiguous.
+    for (std::size_t i = 1; i < versions->size(); ++i) {
+        if (archpkg::compare_versions((*versions)[i - 1], (*versions)[i]) == 0) {
+            return fail(ErrorCode::parse, concat({"versions index lists ", (*versions)[i - 1], " and ", (*versions)[i],
+                                                  ", which are the same version"}));
+        }
+    }
     return versions;
 }
 

@@ -259,6 +259,14 @@ Result<std::optional<ArchiveEntry>> ArchiveReader::next() {
     if (result.size < 0) {
         return fail(ErrorCode::parse, concat({state.what, ": '", valid_utf8(result.path), "' has a negative size"}));
     }
+    unsigned long fflags_set = 0;
+    unsigned long fflags_clear = 0;
+    archive_entry_fflags(entry, &fflags_set, &fflags_clear);
+    result.has_extended_metadata =
+        archive_entry_xattr_count(entry) > 0 ||
+        archive_entry_acl_count(
+            entry, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT | ARCHIVE_ENTRY_ACL_TYPE_NFS4) > 0 ||
+        fflags_set != 0 || fflags_clear != 0;
     state.data_bytes += static_cast<std::uint64_t>(result.size);
     if (state.data_bytes > state.limits.max_data_bytes) {
         return fail(ErrorCode::too_large, concat({state.what, " unpacks to more than ",

@@ -28,6 +28,9 @@ struct ArchiveEntry {
     std::uint32_t mtime_nanoseconds = 0;
     std::int64_t size = 0;  // bytes of data that follow (0 for hard links in tar)
     std::string link;       // symlink target or hard link target path
+    // Extended attributes, ACLs or file flags: metadata .MTREE does not cover, which pacman
+    // would still apply (an xattr such as security.capability grants privileges).
+    bool has_extended_metadata = false;
 };
 
 struct ArchiveLimits {

@@ -235,6 +235,7 @@ Result<Mtree> parse_mtree(std::string_view text) {
             return fail(ErrorCode::parse, concat({where, " has an unknown command '", words.front(), "'"}));
         }
         Keywords keywords = is_set ? Keywords{} : defaults;
+        std::set<std::string_view> on_this_line;
         for (std::size_t i = 1; i < words.size(); ++i) {
             const auto equals = words[i].find('=');
             if (equals == std::string_view::npos || equals == 0) {
@@ -243,6 +244,9 @@ Result<Mtree> parse_mtree(std::string_view text) {
             const auto key = words[i].substr(0, equals);
             if (!known_keywords().contains(key)) {
                 return fail(ErrorCode::parse, concat({where, " has an unknown keyword '", key, "'"}));
+            }
+            if (!on_this_line.insert(key).second) {
+                return fail(ErrorCode::parse, concat({where, " repeats the keyword '", key, "'"}));
             }
             keywords.insert_or_assign(std::string(key), std::string(words[i].substr(equals + 1)));
         }

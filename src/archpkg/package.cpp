@@ -205,6 +205,17 @@ Result<Package> read_package(int fd, const std::string& what, const ArchiveLimit
             return fail(ErrorCode::parse,
                         concat({what, ": metadata file '", valid_utf8(path), "' comes after the payload"}));
         }
+        if (entry->has_extended_metadata) {
+            return fail(ErrorCode::unsupported, concat({what, ": '", valid_utf8(path),
+                                                        "' carries extended attributes, ACLs or file flags, which "
+                                                        ".MTREE does not cover"}));
+        }
+        // Only regular files carry data: data on a hard link, directory or symlink would be
+        // written by other tools (over the linked file, for a hard link) and seen by no check.
+        if (entry->kind != ArchiveEntryKind::file && entry->size != 0) {
+            return fail(ErrorCode::parse,
+                        concat({what, ": '", valid_utf8(path), "' is not a regular file but carries data"}));
+        }
         if (entry->kind == ArchiveEntryKind::other) {
             return fail(ErrorCode::unsupported, concat({what, ": '", valid_utf8(path),
                                                         "' is a device, FIFO or socket, which packages may not hold"}));

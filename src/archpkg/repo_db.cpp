@@ -34,6 +34,9 @@ Result<RepoDatabase> read_repo_database(int fd, const std::string& what, const A
     auto& reader = **opened;
 
     std::map<std::string, Directory, std::less<>> directories;
+    // File lists are the large part of a .files database: bounded in total, not only per package.
+    constexpr std::size_t kMaxFilesPerDatabase = 4000000;
+    std::size_t listed_files = 0;
     for (;;) {
         auto next = reader.next();
         if (!next) return fail(next.error());
@@ -70,6 +73,10 @@ Result<RepoDatabase> read_repo_database(int fd, const std::string& what, const A
             if (!text) return fail(text.error());
             auto files = parse_files_list(*text);
             if (!files) return fail(ErrorCode::parse, concat({where, ": ", files.error().message}));
+            listed_files += files->size();
+            if (listed_files > kMaxFilesPerDatabase) {
+                return fail(ErrorCode::too_large, what + " lists more than 4000000 files in all");
+            }
             directory.files = std::move(files).value();
         }
     }

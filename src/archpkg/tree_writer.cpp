@@ -1,14 +1,15 @@
 #include "archpkg/tree_writer.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <vector>
 
 #include "base/file_io.hpp"
 #include "base/text.hpp"
@@ -18,6 +19,12 @@ namespace bulkhead::archpkg {
 Result<std::unique_ptr<TreeWriter>> TreeWriter::open(const std::string& dir) {
     UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root.valid()) return fail(Error::from_errno(errno, "opening " + dir));
+    struct stat status {};
+    if (::fstat(root.get(), &status) != 0) return fail(Error::from_errno(errno, "inspecting " + dir));
+    if (status.st_uid != ::geteuid() || (status.st_mode & 07777U) != 0700U) {
+        return fail(ErrorCode::permission_denied,
+                    dir + " must be owned by this user with mode 0700: packages hold setuid files");
+    }
     std::error_code error;
     const bool empty = std::filesystem::is_empty(dir, error);
     if (error) return fail(ErrorCode::io, concat({"reading ", dir, ": ", error.message()}));
@@ -86,11 +93,25 @@ Result<void> TreeWriter::directory(const MtreeEntry& listed) {
         return {};
     }
     owners_.insert_or_assign(listed.path, package_);
-    const UniqueFd made(
-        ::openat(parent->fd.get(), parent->name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!made.valid() || ::fchmod(made.get(), listed.mode) != 0) {
-        return fail(Error::from_errno(errno, concat({"setting the mode of ", listed.path})));
+    directory_modes_.insert_or_assign(listed.path, listed.mode);
+    return {};
+}
+
+Result<void> TreeWriter::finish() {
+    std::vector<std::pair<std::string, std::uint32_t>> deepest_first(directory_modes_.begin(), directory_modes_.end());
+    std::sort(deepest_first.begin(), deepest_first.end(), [](const auto& a, const auto& b) {
+        return std::count(a.first.begin(), a.first.end(), '/') > std::count(b.first.begin(), b.first.end(), '/');
+    });
+    for (const auto& [path, mode] : deepest_first) {
+        auto parent = parent_of(path);
+        if (!parent) return fail(parent.error());
+        const UniqueFd made(
+            ::openat(parent->fd.get(), parent->name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!made.valid() || ::fchmod(made.get(), mode) != 0) {
+            return fail(Error::from_errno(errno, concat({"setting the mode of ", path})));
+        }
     }
+    directory_modes_.clear();
     return {};
 }
 

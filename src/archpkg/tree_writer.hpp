@@ -6,7 +6,11 @@
 // owned by root and every time zero (mkfs.erofs --all-root -T0), so it is reproducible.
 //
 // Contents arrive before read_package has checked their sha256, so the tree is only usable
-// when every package read into it succeeded; on any failure the caller removes the whole tree.
+// when every package read into it succeeded and finish() has run; on any failure the caller
+// removes the whole tree. Packages hold setuid binaries (old, vulnerable versions too), so the
+// tree's root must be the caller's own and closed to everyone else (mode 0700): nobody else can
+// reach, let alone run, anything below it. Directories stay 0700 while the tree is built (so a
+// read-only directory cannot stop its own contents) and get their modes in finish().
 #pragma once
 
 #include <cstdint>
@@ -22,8 +26,11 @@ namespace bulkhead::archpkg {
 
 class TreeWriter final : public PayloadSink {
 public:
-    // `dir` must be an existing, empty directory.
+    // `dir` must be an existing, empty directory owned by the caller with mode 0700.
     static Result<std::unique_ptr<TreeWriter>> open(const std::string& dir);
+
+    // Gives every directory its mode, deepest first. Call once, after the last package.
+    Result<void> finish();
 
     // Names the package whose payload follows, for conflict messages.
     void set_package(std::string name) { package_ = std::move(name); }
@@ -52,6 +59,7 @@ private:
     std::string dir_;
     std::string package_;
     std::map<std::string, std::string, std::less<>> owners_;  // path -> package that delivered it
+    std::map<std::string, std::uint32_t, std::less<>> directory_modes_;
     UniqueFd file_;
     std::string file_path_;
     std::uint32_t file_mode_ = 0;

@@ -128,6 +128,17 @@ int compare_versions(std::string_view left, std::string_view right) noexcept {
     return order;
 }
 
+void sort_versions(std::vector<std::string>& versions) {
+    const auto before = [](const std::string& a, const std::string& b) {
+        const int order = compare_versions(a, b);
+        return order < 0 || (order == 0 && a < b);
+    };
+    for (std::size_t i = 1; i < versions.size(); ++i) {
+        for (std::size_t j = i; j > 0 && before(versions[j], versions[j - 1]); --j)
+            std::swap(versions[j], versions[j - 1]);
+    }
+}
+
 Result<void> check_package_name(std::string_view name) {
     if (name.empty()) return fail(ErrorCode::parse, "package name is empty");
     if (name.size() > kMaxNameBytes) return fail(ErrorCode::too_large, "package name is over 255 bytes");

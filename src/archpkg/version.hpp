@@ -16,6 +16,11 @@ namespace bulkhead::archpkg {
 // sides have one, so "1.0" matches every "1.0-N" in a dependency.
 int compare_versions(std::string_view left, std::string_view right) noexcept;
 
+// Sorts versions oldest first by pacman's order. pacman's order is not transitive for some odd
+// versions ("1." < "1..1" < "1...a" < "1."), which std::sort must not be given; this sort only
+// swaps neighbours, so it always ends. Versions that compare equal keep text order.
+void sort_versions(std::vector<std::string>& versions);
+
 // A package or dependency name as makepkg allows it: ASCII letters, digits and `@._+-`, not
 // starting with `-` or `.`, at most 255 bytes.
 Result<void> check_package_name(std::string_view name);

@@ -248,6 +248,18 @@ Result<std::string> make_link(const LinkRequest& request, const crypto::PrivateK
     return json::to_json(document);
 }
 
+std::string attestation_target(std::string_view file, std::string_view keyid) {
+    return concat({"attestations/", file, "/", keyid, ".link"});
+}
+
+bool is_keyid(std::string_view text) noexcept {
+    return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+bool is_rebuild_link(const Link& link, std::string_view file) noexcept {
+    return link.name == "rebuild" || link.name == concat({"rebuild ", file});
+}
+
 std::string link_file_name(std::string_view step, std::string_view keyid) {
     return concat({step, ".", keyid.substr(0, 8), ".link"});
 }

@@ -89,4 +89,14 @@ Result<std::string> make_link(const LinkRequest& request, const crypto::PrivateK
 // "rebuild.1a0c935e.link": the name in-toto-verify looks for (step name, first 8 keyid digits).
 std::string link_file_name(std::string_view step, std::string_view keyid);
 
+// Where a rebuilder's link about a package file is published as a TUF target:
+// "attestations/FILE/KEYID.link" with the full keyid, so two keys can never share a name.
+std::string attestation_target(std::string_view file, std::string_view keyid);
+
+// A keyid as in-toto writes it: 64 lower-case hex digits.
+bool is_keyid(std::string_view text) noexcept;
+
+// Whether a link is about a rebuild: named "rebuild", or "rebuild FILE" as rebuilderd names it.
+bool is_rebuild_link(const Link& link, std::string_view file) noexcept;
+
 }  // namespace bulkhead::attest

@@ -47,6 +47,11 @@ Result<ReproducibilityEvidence> check_reproducible(const RebuilderPolicy& policy
                 concat({which, ": no valid signature by a trusted rebuilder key (signed by ", keyids, ")"}));
             continue;
         }
+        if (!is_rebuild_link(*link, file_name)) {
+            evidence.ignored.push_back(
+                concat({which, ": its step is '", valid_utf8(link->name), "', not a rebuild of ", file_name}));
+            continue;
+        }
         const auto product = link->products.find(std::string(file_name));
         if (product == link->products.end()) {
             evidence.ignored.push_back(concat({which, ": its products do not include ", file_name}));

@@ -1,5 +1,6 @@
 // The reproducibility policy: a delivered package is accepted only when at least `threshold`
-// distinct trusted rebuilder keys signed links whose products hold exactly its hashes. A
+// distinct trusted rebuilder keys signed rebuild links (named "rebuild" or "rebuild FILE")
+// whose products hold exactly its hashes. A
 // trusted rebuilder that reports other hashes for the file refuses it outright (as in-toto
 // does): either the build is not reproducible or someone changed the file.
 #pragma once

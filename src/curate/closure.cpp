@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <set>
 
 #include "base/text.hpp"
 
@@ -24,7 +25,16 @@ bool package_satisfies(const RepoPackage& package, const Dependency& dependency)
 class Resolver {
 public:
     Resolver(const std::vector<Repository>& repositories, const ClosureOptions& options)
-        : repositories_(repositories), options_(options) {}
+        : repositories_(repositories), options_(options) {
+        // Provisions by name, once, in repository order: no dependency scans every package.
+        for (const auto& repository : repositories_) {
+            for (const auto& package : repository.database->packages) {
+                for (const auto& provision : package.provides) {
+                    providers_.emplace(provision.name, Candidate{&repository, &package});
+                }
+            }
+        }
+    }
 
     Result<std::vector<ClosureMember>> run(std::string_view app) {
         const auto root = find_by_name(app);
@@ -81,9 +91,12 @@ private:
                 return {};
             }
         }
-        for (auto& [name, member] : chosen_) {
-            if (package_satisfies(*member.package, dependency)) {
-                member.required_by.push_back(reason);
+        const auto [first, last] = providers_.equal_range(dependency.name);
+        for (auto provider = first; provider != last; ++provider) {
+            const auto chosen = chosen_.find(provider->second.package->name);
+            if (chosen != chosen_.end() && chosen->second.package == provider->second.package &&
+                package_satisfies(*chosen->second.package, dependency)) {
+                chosen->second.required_by.push_back(reason);
                 return {};
             }
         }
@@ -96,9 +109,11 @@ private:
         }
         // Providers, which the curator must choose between when there are several.
         std::vector<Candidate> providers;
-        for (const auto& repository : repositories_) {
-            for (const auto& package : repository.database->packages) {
-                if (package_satisfies(package, dependency)) providers.push_back({&repository, &package});
+        std::set<const RepoPackage*> listed;  // a package may provide one name more than once
+        for (auto provider = first; provider != last; ++provider) {
+            const auto& candidate = provider->second;
+            if (package_satisfies(*candidate.package, dependency) && listed.insert(candidate.package).second) {
+                providers.push_back(candidate);
             }
         }
         if (providers.empty()) {
@@ -158,6 +173,7 @@ private:
     const std::vector<Repository>& repositories_;
     const ClosureOptions& options_;
     std::map<std::string, ClosureMember, std::less<>> chosen_;
+    std::multimap<std::string, Candidate, std::less<>> providers_;
     std::deque<std::string> pending_;
 };
 

@@ -185,6 +185,30 @@ std::string manifest_text(const CurateRequest& request, const CuratedApp& app) {
                 {"packages", json::Value(std::move(packages))}}));
 }
 
+std::vector<std::string> sorted_texts(const std::vector<archpkg::Dependency>& dependencies) {
+    std::vector<std::string> out;
+    out.reserve(dependencies.size());
+    for (const auto& dependency : dependencies) out.push_back(archpkg::format_dependency(dependency));
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+Result<void> check_database_agrees(const archpkg::RepoPackage& listed, const archpkg::Package& package,
+                                   std::string_view repository) {
+    const auto& info = package.info;
+    const auto differ = [&](std::string_view field) {
+        return fail(ErrorCode::integrity, concat({repository, ".db and ", listed.file_name, "'s .PKGINFO disagree on ",
+                                                  field, ": the database is not the one these packages came with"}));
+    };
+    if (listed.base != info.base) return differ("pkgbase");
+    if (listed.arch != info.arch) return differ("the architecture");
+    if (sorted_texts(listed.depends) != sorted_texts(info.depends)) return differ("depends");
+    if (sorted_texts(listed.provides) != sorted_texts(info.provides)) return differ("provides");
+    if (sorted_texts(listed.conflicts) != sorted_texts(info.conflicts)) return differ("conflicts");
+    if (sorted_texts(listed.replaces) != sorted_texts(info.replaces)) return differ("replaces");
+    return {};
+}
+
 }  // namespace
 
 std::string package_target(std::string_view file_name) { return concat({"packages/", file_name}); }
@@ -233,6 +257,15 @@ Result<CuratedApp> curate_app(const CurateRequest& request) {
         curated.file_path = (fs::path(snapshot.package_dir) / listed.file_name).string();
         curated.urls.reserve(snapshot.mirror_urls.size());
         for (const auto& base : snapshot.mirror_urls) curated.urls.push_back(base + listed.file_name);
+        // The cheap check first: a file of another size is not the one the database lists.
+        std::error_code size_error;
+        const auto size = fs::file_size(curated.file_path, size_error);
+        if (size_error) return fail(ErrorCode::not_found, concat({curated.file_path, ": ", size_error.message()}));
+        if (size != listed.compressed_size) {
+            return fail(ErrorCode::integrity,
+                        concat({curated.file_path, " is ", std::to_string(size), " bytes, not the ",
+                                std::to_string(listed.compressed_size), " that ", member.repository, ".db lists"}));
+        }
         auto package = archpkg::read_package_file(curated.file_path);
         if (!package) return fail(package.error());
         // The database is the mirror's word; the file must be the package it describes.
@@ -245,6 +278,9 @@ Result<CuratedApp> curate_app(const CurateRequest& request) {
                         concat({curated.file_path, " is ", package->info.name, " ", package->info.version, ", not ",
                                 listed.name, " ", listed.version, " as ", member.repository, ".db says"}));
         }
+        // The closure was resolved from the database, which nobody signed: its relations must be
+        // the ones the package declares itself.
+        if (auto same = check_database_agrees(listed, *package, member.repository); !same) return fail(same.error());
         curated.package = std::move(package).value();
         auto patches = judge_recipe(request.recipes_dir, curated.package);
         if (!patches) return fail(patches.error());
@@ -284,18 +320,31 @@ Result<void> stage_app(tuf_repo::Repository& repository, const CurateRequest& re
     std::vector<std::string> versions = {app.version};
     const auto prefix = concat({"apps/", app.app, "/"});
     const auto closure_path = closure_target(app.app, app.version);
-    if (const auto* targets = envelope->signed_part.find("targets"); targets != nullptr && targets->is_object()) {
-        for (const auto& [path, info] : targets->as_object()) {
-            if (path == closure_path) {
-                const auto* hashes = info.find("hashes");
-                const auto* sha256 = hashes == nullptr ? nullptr : hashes->find("sha256");
-                const auto ours = hex_encode(crypto::digest(crypto::HashAlgorithm::sha256, app.manifest));
-                if (sha256 == nullptr || !sha256->is_string() || sha256->as_string() != ours) {
-                    return fail(ErrorCode::invalid_argument,
-                                concat({app.app, " ", app.version,
-                                        " is already published with a different closure; versions are immutable"}));
-                }
+    const auto listed_sha256 = [](const json::Value& info) -> std::string {
+        const auto* hashes = info.find("hashes");
+        const auto* sha256 = hashes == nullptr ? nullptr : hashes->find("sha256");
+        return sha256 != nullptr && sha256->is_string() ? sha256->as_string() : std::string();
+    };
+    const auto* targets = envelope->signed_part.find("targets");
+    if (targets != nullptr && targets->is_object()) {
+        if (const auto* existing = targets->find(closure_path)) {
+            if (listed_sha256(*existing) != hex_encode(crypto::digest(crypto::HashAlgorithm::sha256, app.manifest))) {
+                return fail(ErrorCode::invalid_argument,
+                            concat({app.app, " ", app.version,
+                                    " is already published with a different closure; versions are immutable"}));
             }
+            return {};  // the same version with the same closure: nothing to do
+        }
+        // A package file another version already uses must be the same bytes, or that version breaks.
+        for (const auto& curated : app.packages) {
+            const auto* existing = targets->find(package_target(curated.file_name));
+            if (existing != nullptr && listed_sha256(*existing) != hex_encode(curated.package.sha256)) {
+                return fail(ErrorCode::invalid_argument,
+                            concat({package_target(curated.file_name),
+                                    " is already published with other contents; a published package never changes"}));
+            }
+        }
+        for (const auto& [path, info] : targets->as_object()) {
             if (!path.starts_with(prefix) || !path.ends_with("/closure.json")) continue;
             const auto version = path.substr(prefix.size(), path.size() - prefix.size() - 13);
             if (version.find('/') == std::string::npos &&
@@ -304,8 +353,7 @@ Result<void> stage_app(tuf_repo::Repository& repository, const CurateRequest& re
             }
         }
     }
-    std::sort(versions.begin(), versions.end(),
-              [](const std::string& a, const std::string& b) { return archpkg::compare_versions(a, b) < 0; });
+    archpkg::sort_versions(versions);
 
     for (const auto& curated : app.packages) {
         if (auto added =
@@ -315,8 +363,7 @@ Result<void> stage_app(tuf_repo::Repository& repository, const CurateRequest& re
             return fail(added.error());
         }
         for (std::size_t i = 0; i < curated.counted_links.size(); ++i) {
-            const auto path = concat({"attestations/", curated.file_name, "/",
-                                      attest::link_file_name("rebuild", curated.counted_keyids[i])});
+            const auto path = attest::attestation_target(curated.file_name, curated.counted_keyids[i]);
             if (auto added = repository.add_target(path, tuf_repo::TargetBytes{curated.counted_links[i]}, std::nullopt,
                                                    std::string("targets"));
                 !added) {

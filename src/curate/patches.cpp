@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <optional>
 #include <utility>
 
@@ -33,13 +34,15 @@ std::vector<std::string_view> lines_of(std::string_view text) {
 bool is_patch_name(std::string_view word) noexcept {
     word = word.substr(0, word.find_first_of("?#"));
     while (!word.empty() && (word.back() == '"' || word.back() == '\'' || word.back() == ')')) word.remove_suffix(1);
-    for (const std::string_view compression : {".gz", ".xz", ".bz2", ".zst"}) {
+    for (const std::string_view compression : {".gz", ".xz", ".bz2", ".zst", ".GZ", ".XZ", ".BZ2", ".ZST"}) {
         if (word.ends_with(compression)) {
             word.remove_suffix(compression.size());
             break;
         }
     }
-    return word.ends_with(".patch") || word.ends_with(".diff");
+    std::string lower(word.substr(word.size() > 6 ? word.size() - 6 : 0));
+    for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return lower.ends_with(".patch") || lower.ends_with(".diff");
 }
 
 // A source may be "name::url": both the local name and the URL count.
@@ -76,8 +79,10 @@ bool starts_command(const std::vector<std::string_view>& words, std::size_t inde
     if (index == 0) return true;
     const auto previous = words[index - 1];
     return previous == ";" || previous == "&" || previous == "|" || previous == "(" || previous == "{" ||
-           previous == "`" || previous == "do" || previous == "then" || previous == "else" || previous == "sudo" ||
-           previous == "command" || previous == "env" || previous == "!";
+           previous == "`" || previous == "do" || previous == "then" || previous == "else" || previous == "if" ||
+           previous == "elif" || previous == "while" || previous == "until" || previous == "sudo" ||
+           previous == "command" || previous == "env" || previous == "exec" || previous == "xargs" ||
+           previous == "nice" || previous == "time" || previous == "!";
 }
 
 bool is_separator(std::string_view word) noexcept {
@@ -104,7 +109,11 @@ std::string patch_command(std::string_view line) {
     const auto words = shell_words(line);
     for (std::size_t i = 0; i < words.size(); ++i) {
         if (!starts_command(words, i)) continue;
-        const auto word = words[i];
+        // "/usr/bin/patch" and "'patch'" are patch too.
+        auto word = words[i];
+        while (!word.empty() && (word.front() == '"' || word.front() == '\'')) word.remove_prefix(1);
+        while (!word.empty() && (word.back() == '"' || word.back() == '\'')) word.remove_suffix(1);
+        if (const auto slash = word.rfind('/'); slash != std::string_view::npos) word.remove_prefix(slash + 1);
         if (word == "patch") return "patch";
         if (word == "git") {
             // Options of git itself (-C dir, -c key=value) may come before the subcommand.
@@ -130,25 +139,59 @@ std::string patch_command(std::string_view line) {
     return {};
 }
 
-struct FunctionBody {
-    std::size_t first_line = 0;  // index of the line after the opening brace's line
-    std::size_t end_line = 0;    // index of the closing brace's line
+// A line of shell as bash reads it: physical lines ending in a backslash continue on the next.
+struct LogicalLine {
+    std::size_t number = 0;  // of its first physical line
+    std::string text;
 };
 
-// The body of `name() {...}` found by brace counting outside quotes and comments.
-std::optional<FunctionBody> find_function(const std::vector<std::string_view>& lines, std::string_view name) {
+std::vector<LogicalLine> logical_lines(const std::vector<std::string_view>& lines) {
+    std::vector<LogicalLine> out;
     for (std::size_t i = 0; i < lines.size(); ++i) {
-        auto line = trim(lines[i]);
-        if (line.starts_with("function ")) line = trim(line.substr(9));
-        if (!line.starts_with(name)) continue;
-        auto rest = trim(line.substr(name.size()));
-        if (!rest.starts_with("()")) continue;
+        LogicalLine line{i + 1, std::string(lines[i])};
+        while (!line.text.empty() && line.text.back() == '\\' && i + 1 < lines.size()) {
+            line.text.pop_back();
+            line.text += ' ';
+            line.text += lines[++i];
+        }
+        out.push_back(std::move(line));
+    }
+    return out;
+}
+
+// Whether a line starts a package function: "package() {", "package_NAME ()", "function package {".
+bool starts_package_function(std::string_view line) {
+    line = trim(line);
+    if (line.starts_with("function ")) line = trim(line.substr(9));
+    if (!line.starts_with("package")) return false;
+    std::size_t at = 7;
+    if (at < line.size() && line[at] == '_') {
+        ++at;
+        while (at < line.size() && (std::isalnum(static_cast<unsigned char>(line[at])) != 0 || line[at] == '_' ||
+                                    line[at] == '-' || line[at] == '.')) {
+            ++at;
+        }
+    }
+    const auto rest = trim(line.substr(at));
+    return rest.starts_with("()") || rest.starts_with("(") || rest.starts_with("{");
+}
+
+// The logical lines inside package functions, whose `sed -i` edits installed files rather than
+// upstream's sources. A function whose end cannot be found with confidence (unbalanced braces,
+// a heredoc that could hold one) is not excluded: its lines are judged like any other.
+std::vector<bool> package_function_lines(const std::vector<LogicalLine>& lines) {
+    std::vector<bool> inside(lines.size(), false);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (!starts_package_function(lines[i].text)) continue;
         int depth = 0;
         bool opened = false;
-        for (std::size_t j = i; j < lines.size(); ++j) {
+        bool unsure = false;
+        std::optional<std::size_t> end;
+        for (std::size_t j = i; j < lines.size() && !end && !unsure; ++j) {
+            const auto& text = lines[j].text;
+            if (text.find("<<") != std::string::npos) unsure = true;
             char quote = 0;
-            const auto text = j == i ? rest : lines[j];
-            for (std::size_t k = 0; k < text.size(); ++k) {
+            for (std::size_t k = 0; k < text.size() && !end; ++k) {
                 const char c = text[k];
                 if (quote != 0) {
                     if (c == '\\' && quote == '"') {
@@ -165,12 +208,17 @@ std::optional<FunctionBody> find_function(const std::vector<std::string_view>& l
                     ++depth;
                     opened = true;
                 }
-                if (c == '}' && opened && --depth == 0) return FunctionBody{i + 1, j};
+                if (c == '}' && opened && --depth == 0) end = j;
             }
+            if (quote != 0) unsure = true;
         }
-        return std::nullopt;
+        // Without a certain end nothing after this point is let through (and no line is
+        // searched twice, so hostile recipes cost linear time).
+        if (!end || unsure) break;
+        for (std::size_t j = i; j <= *end; ++j) inside[j] = true;
+        i = *end;
     }
-    return std::nullopt;
+    return inside;
 }
 
 std::string_view without_comment(std::string_view line) {
@@ -234,24 +282,24 @@ Result<PatchEvidence> assess_patches(std::string_view srcinfo, std::string_view 
         }
     }
 
-    const auto lines = lines_of(pkgbuild);
+    // Every line of the PKGBUILD is judged, global scope, prepare(), build(), pkgver() and
+    // helpers alike; only patch commands inside package functions are let through.
+    const auto lines = logical_lines(lines_of(pkgbuild));
+    const auto in_package = package_function_lines(lines);
     for (std::size_t i = 0; i < lines.size(); ++i) {
-        for (const auto word : shell_words(without_comment(lines[i]))) {
+        const auto code = without_comment(lines[i].text);
+        for (const auto word : shell_words(code)) {
             if (names_patch_file(word)) {
-                evidence.findings.push_back({"PKGBUILD", i + 1, "names a patch file", std::string(trim(lines[i]))});
+                evidence.findings.push_back(
+                    {"PKGBUILD", lines[i].number, "names a patch file", std::string(trim(lines[i].text))});
                 break;
             }
         }
-    }
-    for (const std::string_view function : {"prepare", "build"}) {
-        const auto body = find_function(lines, function);
-        if (!body) continue;
-        for (std::size_t i = body->first_line; i <= body->end_line && i < lines.size(); ++i) {
-            const auto command = patch_command(without_comment(lines[i]));
-            if (!command.empty()) {
-                evidence.findings.push_back(
-                    {"PKGBUILD", i + 1, concat({command, " in ", function, "()"}), std::string(trim(lines[i]))});
-            }
+        if (in_package[i]) continue;
+        const auto command = patch_command(code);
+        if (!command.empty()) {
+            evidence.findings.push_back(
+                {"PKGBUILD", lines[i].number, concat({"runs ", command}), std::string(trim(lines[i].text))});
         }
     }
     evidence.verdict = evidence.findings.empty() ? PatchVerdict::patchless : PatchVerdict::patched;

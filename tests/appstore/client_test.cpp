@@ -196,6 +196,7 @@ protected:
                                 const std::optional<std::string>& version, fetch::Fetcher& fetcher) {
         const auto tree = scratch_.path() / ("tree" + std::to_string(++trees_));
         fs::create_directories(tree);
+        fs::permissions(tree, fs::perms::owner_all, fs::perm_options::replace);
         last_tree_ = tree;
         AppStore store(config, fetcher);
         return store.prepare(app, version, tree.string());

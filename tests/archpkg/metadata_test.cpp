@@ -217,6 +217,7 @@ TEST(Mtree, RefusesMalformedInput) {
     expect_refused(parse_mtree(with("./l uid=0 gid=0 mode=777 time=1 type=link")), "has no link");
     expect_refused(parse_mtree(with("/include other")), "unknown command");
     expect_refused(parse_mtree(with("  ")), "has only spaces");
+    expect_refused(parse_mtree(with(file + " sha256digest=" + std::string(64, 'b'))), "repeats the keyword");
     expect_refused(parse_mtree(with(file + " \\")), "continues on the next line");
 }
 

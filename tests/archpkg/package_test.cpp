@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 
 #include <gtest/gtest.h>
@@ -235,6 +236,47 @@ TEST_F(PackageTest, RefusesDeviceNodes) {
                        archive_entry_set_rdev(member->entry.get(), makedev(1, 3));
                    }),
                    ErrorCode::unsupported, "is a device, FIFO or socket");
+}
+
+TEST_F(PackageTest, RefusesMetadataThatMtreeDoesNotCover) {
+    expect_refused(read_changed([](std::vector<Member>& members) {
+                       archive_entry_xattr_add_entry(find_member(members, "usr/bin/demo")->entry.get(),
+                                                     "security.capability", "\x01\x00\x00\x02", 4);
+                   }),
+                   ErrorCode::unsupported, "carries extended attributes, ACLs or file flags");
+}
+
+TEST_F(PackageTest, RefusesAHardLinkThatCarriesData) {
+    // libarchive writes no data for hard links, so the entry is written as a file with data and
+    // its tar header is then turned into a hard link by hand (type '1', link name, checksum).
+    auto members = read_members(samples_->app);
+    auto* link = find_member(members, "usr/bin/demo-hardlink");
+    archive_entry_copy_hardlink(link->entry.get(), nullptr);
+    archive_entry_set_filetype(link->entry.get(), AE_IFREG);
+    link->data = "#!/bin/sh\necho evil\n";
+    // A uid too large for ustar makes the writer put a pax header before the entry, and for pax
+    // archives libarchive (and bsdtar, which would then write the data over the linked file)
+    // reads a hard link's data.
+    archive_entry_set_uid(link->entry.get(), 3000000);
+    const auto path = scratch_.path() / "hardlink-with-data.pkg.tar";
+    write_members(path, members, ARCHIVE_FILTER_NONE);
+    auto tar = read_whole_file(path);
+    bool patched = false;
+    for (std::size_t block = 0; block + 512 <= tar.size(); block += 512) {
+        if (tar.compare(block, 21, "usr/bin/demo-hardlink") != 0 || tar[block + 21] != '\0') continue;
+        tar[block + 156] = '1';
+        tar.replace(block + 157, 12, std::string("usr/bin/demo", 12));
+        std::fill_n(tar.begin() + static_cast<std::ptrdiff_t>(block + 148), 8, ' ');
+        unsigned sum = 0;
+        for (std::size_t i = 0; i < 512; ++i) sum += static_cast<unsigned char>(tar[block + i]);
+        char checksum[8];
+        std::snprintf(checksum, sizeof checksum, "%06o", sum);
+        tar.replace(block + 148, 7, std::string(checksum, 6) + '\0');
+        patched = true;
+    }
+    ASSERT_TRUE(patched);
+    scratch_.write("hardlink-with-data.pkg.tar", tar);
+    expect_refused(read_package_file(path.string()), ErrorCode::parse, "is not a regular file but carries data");
 }
 
 TEST_F(PackageTest, RefusesPathsOutsideThePackageRoot) {

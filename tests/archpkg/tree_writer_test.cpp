@@ -61,6 +61,13 @@ protected:
         return {};
     }
 
+    // A tree root as TreeWriter needs it: ours, closed to everyone else.
+    std::filesystem::path tree_dir(const std::string& name) {
+        const auto dir = scratch_.mkdir(name);
+        ::chmod(dir.c_str(), 0700);
+        return dir;
+    }
+
     static testing::SamplePackages* samples_;
     testing::TempDir scratch_;
 };
@@ -68,11 +75,13 @@ protected:
 testing::SamplePackages* TreeWriterTest::samples_ = nullptr;
 
 TEST_F(TreeWriterTest, UnpacksWhatBsdtarUnpacks) {
-    const auto ours = scratch_.mkdir("ours");
+    const auto ours = tree_dir("ours");
     auto writer = TreeWriter::open(ours.string());
     ASSERT_TRUE(writer) << writer.error().message;
     ASSERT_TRUE(unpack(**writer, samples_->app));
     ASSERT_TRUE(unpack(**writer, samples_->lib));
+    ASSERT_TRUE((*writer)->finish());
+    ::chmod(ours.c_str(), 0755);  // as bsdtar's reference directory, so the pictures compare
 
     const auto reference = scratch_.mkdir("bsdtar");
     for (const auto& package : {samples_->app, samples_->lib}) {
@@ -94,7 +103,7 @@ TEST_F(TreeWriterTest, UnpacksWhatBsdtarUnpacks) {
 }
 
 TEST_F(TreeWriterTest, RefusesAFileThatTwoPackagesDeliver) {
-    const auto tree = scratch_.mkdir("tree");
+    const auto tree = tree_dir("tree");
     auto writer = TreeWriter::open(tree.string());
     ASSERT_TRUE(writer);
     ASSERT_TRUE(unpack(**writer, samples_->app));
@@ -106,7 +115,7 @@ TEST_F(TreeWriterTest, RefusesAFileThatTwoPackagesDeliver) {
 
 TEST_F(TreeWriterTest, NeverWritesThroughASymlink) {
     const auto outside = scratch_.mkdir("outside");
-    const auto tree = scratch_.mkdir("tree");
+    const auto tree = tree_dir("tree");
     auto writer = TreeWriter::open(tree.string());
     ASSERT_TRUE(writer);
     (*writer)->set_package("evil");
@@ -148,8 +157,34 @@ TEST_F(TreeWriterTest, NeverWritesThroughASymlink) {
     EXPECT_NE(orphaned.error().message.find("comes before its directory"), std::string::npos);
 }
 
-TEST_F(TreeWriterTest, NeedsAnEmptyDirectory) {
-    const auto tree = scratch_.mkdir("tree");
+TEST_F(TreeWriterTest, GivesDirectoriesTheirModesAtTheEnd) {
+    const auto tree = tree_dir("tree");
+    auto writer = TreeWriter::open(tree.string());
+    ASSERT_TRUE(writer);
+    MtreeEntry read_only;
+    read_only.path = "read-only";
+    read_only.type = EntryType::directory;
+    read_only.mode = 0555;
+    ASSERT_TRUE((*writer)->directory(read_only));
+    MtreeEntry inside;
+    inside.path = "read-only/file";
+    inside.mode = 0644;
+    ASSERT_TRUE((*writer)->begin_file(inside));  // the directory is still writable
+    ASSERT_TRUE((*writer)->end_file());
+    ASSERT_TRUE((*writer)->finish());
+    struct stat status {};
+    ASSERT_EQ(::stat((tree / "read-only").c_str(), &status), 0);
+    EXPECT_EQ(status.st_mode & 07777U, 0555U);
+    ::chmod((tree / "read-only").c_str(), 0755);  // so the scratch directory can be removed
+}
+
+TEST_F(TreeWriterTest, NeedsAnEmptyPrivateDirectory) {
+    const auto open_to_others = scratch_.mkdir("open");
+    ::chmod(open_to_others.c_str(), 0755);
+    auto refused = TreeWriter::open(open_to_others.string());
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("mode 0700"), std::string::npos) << refused.error().message;
+    const auto tree = tree_dir("tree");
     scratch_.write("tree/left-over", "x");
     auto writer = TreeWriter::open(tree.string());
     ASSERT_FALSE(writer);
@@ -162,7 +197,7 @@ TEST_F(TreeWriterTest, StopsAtATamperedPackage) {
     testing::find_member(members, "usr/share/demo/large.txt")->data[1000] = 'y';
     const auto tampered = scratch_.path() / "tampered.pkg.tar.zst";
     testing::write_members(tampered, members);
-    const auto tree = scratch_.mkdir("tree");
+    const auto tree = tree_dir("tree");
     auto writer = TreeWriter::open(tree.string());
     ASSERT_TRUE(writer);
     auto result = unpack(**writer, tampered);

@@ -218,6 +218,24 @@ TEST_F(Policy, DoesNotCountUnknownKeysOrOtherFiles) {
                        link_for(stranger, "something else\n")}));
 }
 
+TEST_F(Policy, CountsOnlyRebuildLinks) {
+    LinkRequest download;
+    download.name = "download";
+    download.products = {{kPackage, hashes_of(kContents)}};
+    auto result = check({link_for(rebuilders_[0], kContents), make_link(download, rebuilders_[1].private_key).value()});
+    ASSERT_FALSE(result);
+    EXPECT_NE(result.error().message.find("its step is 'download', not a rebuild of " + kPackage), std::string::npos)
+        << result.error().message;
+    LinkRequest named;
+    named.name = "rebuild " + kPackage;  // rebuilderd's name for the step
+    named.products = {{kPackage, hashes_of(kContents)}};
+    EXPECT_TRUE(check({link_for(rebuilders_[0], kContents), make_link(named, rebuilders_[1].private_key).value()}));
+    EXPECT_EQ(attestation_target(kPackage, rebuilders_[0].key.keyid),
+              "attestations/" + kPackage + "/" + rebuilders_[0].key.keyid + ".link");
+    EXPECT_TRUE(is_keyid(rebuilders_[0].key.keyid));
+    EXPECT_FALSE(is_keyid(rebuilders_[0].key.keyid.substr(0, 8)));
+}
+
 TEST_F(Policy, RefusesWhenATrustedRebuilderDisagrees) {
     auto result = check({link_for(rebuilders_[0], kContents), link_for(rebuilders_[1], kContents),
                          link_for(rebuilders_[2], "a different build\n")});

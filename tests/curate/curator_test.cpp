@@ -190,8 +190,7 @@ TEST_F(CuratorTest, PublishesAnAppVersionThatATufClientReads) {
     }
     // The attestations are targets too, one per agreeing rebuilder.
     const auto app_file = app->packages[0].file_name;
-    auto link = client.download("attestations/" + app_file + "/" +
-                                attest::link_file_name("rebuild", world_->rebuilders[0].key.keyid));
+    auto link = client.download(attest::attestation_target(app_file, world_->rebuilders[0].key.keyid));
     ASSERT_TRUE(link) << link.error().message;
     EXPECT_TRUE(attest::parse_link(*link));
 
@@ -226,7 +225,27 @@ TEST_F(CuratorTest, RefusesATamperedMirror) {
     testing::write_members(lib, testing::read_members(world_->samples.lib), ARCHIVE_FILTER_ZSTD);
     ASSERT_TRUE(archpkg::read_package_file(lib.string()));
     tampered.repositories.front().package_dir = pool.str();
-    expect_refused_unchanged(tampered, ErrorCode::integrity, "does not have the sha256 that extra.db lists for it");
+    // Recompressed, it has another size, the cheap check before any reading.
+    expect_refused_unchanged(tampered, ErrorCode::integrity, "extra.db lists");
+}
+
+TEST_F(CuratorTest, RefusesADatabaseThatMisstatesAPackage) {
+    // The mirror's database drops demo-lib's provision: the closure would rest on a lie.
+    auto members = testing::read_members(world_->mirror.path() / "extra.db.tar.zst");
+    for (auto& member : members) {
+        if (member.path() == "demo-lib-1.4-1/desc") {
+            const auto at = member.data.find("%PROVIDES%\nlibdemo.so=1-64\n\n");
+            ASSERT_NE(at, std::string::npos) << member.data;
+            member.data.erase(at, std::string("%PROVIDES%\nlibdemo.so=1-64\n\n").size());
+        }
+    }
+    testing::TempDir mirror;
+    testing::write_members(mirror.path() / "extra.db", members, ARCHIVE_FILTER_GZIP);
+    auto lying = request();
+    lying.repositories.front().database_path = (mirror.path() / "extra.db").string();
+    expect_refused_unchanged(lying, ErrorCode::integrity,
+                             "extra.db and demo-lib-1.4-1-x86_64.pkg.tar.zst's .PKGINFO "
+                             "disagree on provides");
 }
 
 TEST_F(CuratorTest, RefusesWithoutTheRebuilderThreshold) {

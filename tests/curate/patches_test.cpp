@@ -82,16 +82,19 @@ TEST(Patches, FindsPatchFilesInSources) {
 
 TEST(Patches, FindsPatchCommandsInPrepareAndBuild) {
     const std::vector<std::pair<std::string, std::string>> cases = {
-        {"  patch -Np1 -i ../fix", "patch in prepare()"},
-        {"  cd src && patch -p1 < ../fix", "patch in prepare()"},
-        {"  git apply ../fix", "git apply in prepare()"},
-        {"  git -C src am ../series", "git am in prepare()"},
-        {"  git cherry-pick -n 0123abc", "git cherry-pick in prepare()"},
-        {"  sed -i 's/a/b/' configure", "sed -i in prepare()"},
-        {"  sed -e 's/a/b/' -i configure", "sed -i in prepare()"},
-        {"  sed -Ei 's/a/b/' configure", "sed -Ei in prepare()"},
-        {"  sed --in-place 's/a/b/' configure", "sed --in-place in prepare()"},
-        {"  perl -pi -e 's/a/b/' configure", "perl -pi in prepare()"},
+        {"  patch -Np1 -i ../fix", "runs patch"},
+        {"  cd src && patch -p1 < ../fix", "runs patch"},
+        {"  /usr/bin/patch -p1 < ../fix", "runs patch"},
+        {"  if \"patch\" -p1 < ../fix; then :; fi", "runs patch"},
+        {"  git apply ../fix", "runs git apply"},
+        {"  git -C src am ../series", "runs git am"},
+        {"  git cherry-pick -n 0123abc", "runs git cherry-pick"},
+        {"  sed -i 's/a/b/' configure", "runs sed -i"},
+        {"  sed -e 's/a/b/' -i configure", "runs sed -i"},
+        {"  sed -Ei 's/a/b/' configure", "runs sed -Ei"},
+        {"  sed --in-place 's/a/b/' configure", "runs sed --in-place"},
+        {"  sed \\\n    -i 's/a/b/' configure", "runs sed -i"},
+        {"  perl -pi -e 's/a/b/' configure", "runs perl -pi"},
     };
     for (const auto& [line, rule] : cases) {
         const auto pkgbuild = "pkgname=demo\nprepare() {\n  cd src\n" + line + "\n}\n";
@@ -102,13 +105,38 @@ TEST(Patches, FindsPatchCommandsInPrepareAndBuild) {
     }
     auto in_build = judge("", "pkgname=demo\nbuild()\n{\n  sed -i s/a/b/ Makefile\n  make\n}\n");
     ASSERT_TRUE(in_build);
-    EXPECT_EQ(rules(*in_build), (std::vector<std::string>{"PKGBUILD:4: sed -i in build()"}));
+    EXPECT_EQ(rules(*in_build), (std::vector<std::string>{"PKGBUILD:4: runs sed -i"}));
     // Not patches: a read-only sed, perl modules, a variable named patch, the words in strings.
     auto harmless = judge("",
                           "pkgname=demo\nprepare() {\n  sed -ne 's/i/j/p' x\n  perl -Mstrict -e 1\n"
                           "  patchlevel=3\n  echo \"no patch applied\"\n}\n");
     ASSERT_TRUE(harmless);
     EXPECT_EQ(harmless->verdict, PatchVerdict::patchless) << ::testing::PrintToString(rules(*harmless));
+}
+
+TEST(Patches, FindsPatchesWhereverTheRecipeRunsThem) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"pkgname=demo\nprepare() { patch -Np1 -i ../fix.txt; }\n", "PKGBUILD:2: runs patch"},
+        {"pkgname=demo\nfunction prepare {\n  patch -p1 < x\n}\n", "PKGBUILD:3: runs patch"},
+        {"pkgname=demo\nprepare() {\n  echo '}'\n}\n_fix() {\n  git am ../x\n}\n", "PKGBUILD:6: runs git am"},
+        {"pkgname=demo\npkgver() {\n  cd src; sed -i s/a/b/ VERSION\n}\n", "PKGBUILD:3: runs sed -i"},
+        {"pkgname=demo\nsource=(FIX.PATCH)\n", "PKGBUILD:2: names a patch file"},
+        // A package function whose end is uncertain (a heredoc) is judged like the rest.
+        {"pkgname=demo\npackage() {\n  cat <<EOF\n}\nEOF\n  sed -i s/a/b/ x\n}\n", "PKGBUILD:6: runs sed -i"},
+    };
+    for (const auto& [pkgbuild, rule] : cases) {
+        auto evidence = judge("", pkgbuild);
+        ASSERT_TRUE(evidence) << evidence.error().message;
+        EXPECT_EQ(rules(*evidence), (std::vector<std::string>{rule})) << pkgbuild;
+    }
+    // In package functions, in-place edits touch the installed files, not upstream's sources.
+    for (const std::string pkgbuild :
+         {"pkgname=demo\npackage() {\n  sed -i s/a/b/ \"$pkgdir/x\"\n}\n",
+          "pkgname=(a b)\npackage_a() { sed -i s/a/b/ \"$pkgdir/x\"; }\npackage_b() {\n  perl -pi -e s/a/b/ y\n}\n"}) {
+        auto evidence = judge("", pkgbuild);
+        ASSERT_TRUE(evidence);
+        EXPECT_EQ(evidence->verdict, PatchVerdict::patchless) << ::testing::PrintToString(rules(*evidence));
+    }
 }
 
 TEST(Patches, FindsPatchFilesNamedInThePkgbuild) {
@@ -160,7 +188,7 @@ package() {
     EXPECT_EQ(evidence->verdict, PatchVerdict::patched);
     EXPECT_EQ(rules(*evidence),
               (std::vector<std::string>{".SRCINFO:5: patch file in sources", "PKGBUILD:5: names a patch file",
-                                        "PKGBUILD:8: names a patch file", "PKGBUILD:8: patch in prepare()"}))
+                                        "PKGBUILD:8: names a patch file", "PKGBUILD:8: runs patch"}))
         << srcinfo;
 }
 
