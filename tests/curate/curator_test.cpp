@@ -208,7 +208,9 @@ TEST_F(CuratorTest, PublishesAnAppVersionThatATufClientReads) {
     EXPECT_EQ(archpkg->find("reproducibility")->find("agreeing")->as_array().size(), 2U);
 
     // The same version again is a no-op; a different closure under the same version is refused.
+    const auto published_picture = tree_picture(repo_dir());
     EXPECT_TRUE(curate_and_stage(request()));
+    EXPECT_EQ(tree_picture(repo_dir()), published_picture);
     auto stricter = request();
     stricter.rebuilders.threshold = 1;
     expect_refused_unchanged(stricter, ErrorCode::invalid_argument, "versions are immutable");
