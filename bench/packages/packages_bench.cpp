@@ -252,6 +252,11 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "packages_bench: %s\n", prepared.error().message.c_str());
                 return false;
             }
+            // The tree was built private (0700); the image's root is the usual 0755.
+            fs::permissions(client / "tree",
+                            fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec,
+                            fs::perm_options::replace);
             return mkfs_erofs(client / "tree", client / "root.erofs");
         });
         const fs::path floor_tree = work / ("floor-" + std::to_string(run));
@@ -274,7 +279,11 @@ int main(int argc, char** argv) {
             must(read_file_bounded((client / "root.erofs").string(), std::size_t{1} << 31), "image");
         const auto floor_image =
             must(read_file_bounded((floor_tree / "root.erofs").string(), std::size_t{1} << 31), "image");
-        if (ours_image != floor_image) die("our erofs image differs from the floor's");
+        if (ours_image != floor_image) {
+            const auto diff = run_program({"/usr/bin/diff", "-r", "--no-dereference", (client / "tree").string(),
+                                           (floor_tree / "tree").string()});
+            die("our erofs image differs from the floor's; diff -r says:\n" + (diff ? diff->out.substr(0, 2000) : ""));
+        }
         fs::remove_all(client);
         fs::remove_all(floor_tree);
     }
