@@ -35,17 +35,6 @@ std::string with_version_2(std::string pkgbuild) {
     return pkgbuild.insert(end, "  echo 2.2.0 > \"$pkgdir/usr/share/demo/version\"\n");
 }
 
-const std::string kShellPkgbuild = R"(pkgname=demo-shell
-pkgver=5.2
-pkgrel=1
-arch=('x86_64')
-provides=('sh')
-package() {
-  install -d "$pkgdir/usr/bin"
-  printf '#!/bin/false\n' > "$pkgdir/usr/bin/demo-shell"
-}
-)";
-
 const std::string kPatchedPkgbuild = R"(pkgname=demo-patched
 pkgver=1.0
 pkgrel=1
@@ -146,7 +135,7 @@ struct World {
         const auto app2 =
             build("demo-app@2", with_version_2(testing::kAppPkgbuild), {{"demo.install", testing::kAppInstallScript}});
         const auto lib = build("demo-lib", testing::kLibPkgbuild);
-        const auto shell = build("demo-shell", kShellPkgbuild);
+        const auto shell = build("demo-shell", testing::kShellPkgbuild);
         const auto patched = build("demo-patched", kPatchedPkgbuild, {{"fix.patch", "--- a\n+++ b\n"}});
         const auto snap1 = snapshot(
             "snap1", {{"demo-app", app1}, {"demo-lib", lib}, {"demo-shell", shell}, {"demo-patched", patched}});

@@ -60,6 +60,18 @@ package() {
 }
 )";
 
+// A provider of `sh`, for closures that must choose a provider.
+inline const std::string kShellPkgbuild = R"(pkgname=demo-shell
+pkgver=5.2
+pkgrel=1
+arch=('x86_64')
+provides=('sh')
+package() {
+  install -d "$pkgdir/usr/bin"
+  printf '#!/bin/false\n' > "$pkgdir/usr/bin/demo-shell"
+}
+)";
+
 struct SamplePackages {
     TempDir dir;
     std::filesystem::path app;

@@ -38,9 +38,7 @@ std::map<std::string, std::string> tree_picture(const fs::path& root) {
 
 TEST(CurateCli, StagesSignsAndPublishesAnAppVersion) {
     testing::SamplePackages samples;
-    samples.dir.write("shell/PKGBUILD",
-                      "pkgname=demo-shell\npkgver=5.2\npkgrel=1\narch=('x86_64')\nprovides=('sh')\n"
-                      "package() {\n  install -d \"$pkgdir/usr/bin\"\n}\n");
+    samples.dir.write("shell/PKGBUILD", testing::kShellPkgbuild);
     const auto shell = testing::run_makepkg(samples.dir.path() / "shell");
     testing::TempDir dir;
     const auto path = [&](const std::string& name) { return (dir.path() / name).string(); };

@@ -154,16 +154,7 @@ TEST(Closure, IsBounded) {
 
 TEST(Closure, ResolvesARepoAddDatabaseOfMakepkgPackages) {
     testing::SamplePackages samples;
-    samples.dir.write("shell/PKGBUILD", R"(pkgname=demo-shell
-pkgver=5.2
-pkgrel=1
-arch=('x86_64')
-provides=('sh')
-package() {
-  install -d "$pkgdir/usr/bin"
-  printf '#!/bin/false\n' > "$pkgdir/usr/bin/demo-shell"
-}
-)");
+    samples.dir.write("shell/PKGBUILD", testing::kShellPkgbuild);
     const auto shell = testing::run_makepkg(samples.dir.path() / "shell");
     testing::TempDir repo;
     std::vector<std::string> argv = {"/usr/bin/repo-add", "--quiet", (repo.path() / "demo.db.tar.zst").string()};

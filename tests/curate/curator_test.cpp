@@ -48,16 +48,7 @@ protected:
         std::filesystem::path shell;
 
         World() {
-            samples.dir.write("shell/PKGBUILD", R"(pkgname=demo-shell
-pkgver=5.2
-pkgrel=1
-arch=('x86_64')
-provides=('sh')
-package() {
-  install -d "$pkgdir/usr/bin"
-  printf '#!/bin/false\n' > "$pkgdir/usr/bin/demo-shell"
-}
-)");
+            samples.dir.write("shell/PKGBUILD", testing::kShellPkgbuild);
             shell = testing::run_makepkg(samples.dir.path() / "shell");
             std::vector<std::string> argv = {"/usr/bin/repo-add", "--quiet",
                                              (mirror.path() / "extra.db.tar.zst").string()};
