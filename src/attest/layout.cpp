@@ -9,11 +9,6 @@
 namespace bulkhead::attest {
 namespace {
 
-json::Value object(json::Object members) {
-    (void)json::sort_members(members);
-    return json::Value(std::move(members));
-}
-
 json::Value text(std::string_view value) { return json::Value(std::string(value)); }
 
 json::Value words(std::initializer_list<std::string_view> items) {
@@ -56,12 +51,12 @@ Result<std::string> make_rebuild_layout(const RebuilderPolicy& policy, std::stri
     for (const auto& key : policy.keys) {
         auto entry = key_object(key.public_hex).as_object();
         entry.emplace_back("keyid", text(key.keyid));
-        keys.emplace_back(key.keyid, object(std::move(entry)));
+        keys.emplace_back(key.keyid, json::sorted_object(std::move(entry)));
         pubkeys.push_back(text(key.keyid));
     }
     const auto file = std::string(package_file);
     const auto rule = [](std::initializer_list<std::string_view> parts) { return words(parts); };
-    auto step = object({
+    auto step = json::sorted_object({
         {"_type", text("step")},
         {"name", text("rebuild")},
         {"threshold", json::Value(static_cast<std::int64_t>(policy.threshold))},
@@ -70,7 +65,7 @@ Result<std::string> make_rebuild_layout(const RebuilderPolicy& policy, std::stri
         {"expected_materials", json::Value(json::Array{})},
         {"expected_products", json::Value(json::Array{rule({"ALLOW", file}), rule({"DISALLOW", "*"})})},
     });
-    auto inspection = object({
+    auto inspection = json::sorted_object({
         {"_type", text("inspection")},
         {"name", text("check-package")},
         {"run", words({"true"})},
@@ -79,11 +74,11 @@ Result<std::string> make_rebuild_layout(const RebuilderPolicy& policy, std::stri
                                  rule({"DISALLOW", "*"})})},
         {"expected_products", json::Value(json::Array{rule({"ALLOW", "*"})})},
     });
-    auto signed_value = object({
+    auto signed_value = json::sorted_object({
         {"_type", text("layout")},
         {"expires", text(*expiry)},
         {"readme", text(concat({"Bulkhead rebuilder policy for ", file}))},
-        {"keys", object(std::move(keys))},
+        {"keys", json::sorted_object(std::move(keys))},
         {"steps", json::Value(json::Array{std::move(step)})},
         {"inspect", json::Value(json::Array{std::move(inspection)})},
     });
@@ -91,10 +86,11 @@ Result<std::string> make_rebuild_layout(const RebuilderPolicy& policy, std::stri
     if (!canonical) return fail(canonical.error());
     auto signature = layout_key.sign(*canonical);
     if (!signature) return fail(signature.error());
-    auto document =
-        object({{"signatures", json::Value(json::Array{object({{"keyid", text(keyid_of(layout_key.public_value()))},
-                                                               {"sig", text(hex_encode(*signature))}})})},
-                {"signed", std::move(signed_value)}});
+    auto document = json::sorted_object(
+        {{"signatures",
+          json::Value(json::Array{json::sorted_object(
+              {{"keyid", text(keyid_of(layout_key.public_value()))}, {"sig", text(hex_encode(*signature))}})})},
+         {"signed", std::move(signed_value)}});
     return json::to_json(document);
 }
 

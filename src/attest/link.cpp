@@ -17,11 +17,6 @@ constexpr std::size_t kEd25519SignatureBytes = 64;
 constexpr std::size_t kMaxArtifacts = 4096;
 constexpr std::size_t kMaxSignatures = 64;
 
-json::Value object(json::Object members) {
-    (void)json::sort_members(members);
-    return json::Value(std::move(members));
-}
-
 json::Value text(std::string_view value) { return json::Value(std::string(value)); }
 
 Result<std::string> lower_hex(const json::Value* value, std::size_t raw_bytes, std::string_view what) {
@@ -82,18 +77,18 @@ json::Value artifacts_value(const std::map<std::string, ArtifactHashes>& artifac
         if (form == LinkForm::rebuilderd && !hashes.sha512.empty()) {
             digests.emplace_back("sha512", text(hex_encode(hashes.sha512)));
         }
-        members.emplace_back(path, object(std::move(digests)));
+        members.emplace_back(path, json::sorted_object(std::move(digests)));
     }
-    return object(std::move(members));
+    return json::sorted_object(std::move(members));
 }
 
 }  // namespace
 
 json::Value key_object(std::string_view public_hex) {
-    return object({{"keyid_hash_algorithms", json::Value(json::Array{text("sha256"), text("sha512")})},
-                   {"keytype", text("ed25519")},
-                   {"keyval", object({{"public", text(public_hex)}})},
-                   {"scheme", text("ed25519")}});
+    return json::sorted_object({{"keyid_hash_algorithms", json::Value(json::Array{text("sha256"), text("sha512")})},
+                                {"keytype", text("ed25519")},
+                                {"keyval", json::sorted_object({{"public", text(public_hex)}})},
+                                {"scheme", text("ed25519")}});
 }
 
 std::string keyid_of(std::string_view public_hex) {
@@ -227,14 +222,14 @@ Result<std::string> make_link(const LinkRequest& request, const crypto::PrivateK
     json::Array command;
     command.reserve(request.command.size());
     for (const auto& word : request.command) command.push_back(text(word));
-    auto signed_value = object({
+    auto signed_value = json::sorted_object({
         {"_type", text("link")},
         {"name", text(request.name)},
         {"materials", artifacts_value(request.materials, request.form)},
         {"products", artifacts_value(request.products, request.form)},
-        {"byproducts", object({})},
+        {"byproducts", json::sorted_object({})},
         {"command", json::Value(std::move(command))},
-        {"environment", request.form == LinkForm::rebuilderd ? json::Value() : object({})},
+        {"environment", request.form == LinkForm::rebuilderd ? json::Value() : json::sorted_object({})},
     });
     auto canonical = json::canonical(signed_value);
     if (!canonical) return fail(canonical.error());
@@ -242,9 +237,9 @@ Result<std::string> make_link(const LinkRequest& request, const crypto::PrivateK
     if (!signature) return fail(signature.error());
     const auto keyid = keyid_of(key.public_value());
     auto document =
-        object({{"signatures",
-                 json::Value(json::Array{object({{"keyid", text(keyid)}, {"sig", text(hex_encode(*signature))}})})},
-                {"signed", std::move(signed_value)}});
+        json::sorted_object({{"signatures", json::Value(json::Array{json::sorted_object(
+                                                {{"keyid", text(keyid)}, {"sig", text(hex_encode(*signature))}})})},
+                             {"signed", std::move(signed_value)}});
     return json::to_json(document);
 }
 

@@ -18,10 +18,6 @@ namespace fs = std::filesystem;
 constexpr std::size_t kMaxLinksPerPackage = 64;
 constexpr std::size_t kMaxVersionsJsonBytes = 16U << 20U;
 
-json::Value object(json::Object members) {
-    (void)json::sort_members(members);
-    return json::Value(std::move(members));
-}
 json::Value text(std::string_view value) { return json::Value(std::string(value)); }
 json::Value integer(std::int64_t value) { return json::Value(value); }
 json::Value texts(const std::vector<std::string>& values) {
@@ -100,15 +96,15 @@ json::Value patch_value(const PatchEvidence& evidence) {
     json::Array findings;
     findings.reserve(evidence.findings.size());
     for (const auto& finding : evidence.findings) {
-        findings.push_back(object({{"file", text(finding.file)},
-                                   {"line", integer(static_cast<std::int64_t>(finding.line))},
-                                   {"rule", text(finding.rule)},
-                                   {"text", text(valid_utf8(finding.text))}}));
+        findings.push_back(json::sorted_object({{"file", text(finding.file)},
+                                                {"line", integer(static_cast<std::int64_t>(finding.line))},
+                                                {"rule", text(finding.rule)},
+                                                {"text", text(valid_utf8(finding.text))}}));
     }
-    return object({{"verdict", text(patch_verdict_name(evidence.verdict))},
-                   {"pkgbuild_sha256", text(evidence.pkgbuild_sha256)},
-                   {"sources", texts(evidence.sources)},
-                   {"findings", json::Value(std::move(findings))}});
+    return json::sorted_object({{"verdict", text(patch_verdict_name(evidence.verdict))},
+                                {"pkgbuild_sha256", text(evidence.pkgbuild_sha256)},
+                                {"sources", texts(evidence.sources)},
+                                {"findings", json::Value(std::move(findings))}});
 }
 
 json::Value dependencies_value(const std::vector<archpkg::Dependency>& dependencies) {
@@ -129,29 +125,30 @@ std::vector<std::string> policy_keyids(const attest::RebuilderPolicy& policy) {
 json::Value package_custom(const CurateRequest& request, const CuratedPackage& curated) {
     const auto& info = curated.package.info;
     const auto& build = curated.package.build;
-    auto buildinfo = object({{"format", integer(build.format)},
-                             {"pkgbuild_sha256", text(build.pkgbuild_sha256)},
-                             {"builddate", integer(build.build_date)},
-                             {"packager", text(build.packager)},
-                             {"buildtool", text(build.build_tool)},
-                             {"buildtoolver", text(build.build_tool_version)}});
-    auto origin = object({{"distro", text(request.distro)},
-                          {"repository", text(curated.repository)},
-                          {"snapshot", text(request.snapshot)},
-                          {"urls", texts(curated.urls)}});
-    auto reproducibility = object({{"threshold", integer(static_cast<std::int64_t>(request.rebuilders.threshold))},
-                                   {"keyids", texts(policy_keyids(request.rebuilders))},
-                                   {"agreeing", texts(curated.counted_keyids)}});
-    return object({{"archpkg", object({{"name", text(info.name)},
-                                       {"base", text(info.base)},
-                                       {"version", text(info.version)},
-                                       {"arch", text(info.arch)},
-                                       {"depends", dependencies_value(info.depends)},
-                                       {"provides", dependencies_value(info.provides)},
-                                       {"origin", std::move(origin)},
-                                       {"buildinfo", std::move(buildinfo)},
-                                       {"patchless", patch_value(curated.patches)},
-                                       {"reproducibility", std::move(reproducibility)}})}});
+    auto buildinfo = json::sorted_object({{"format", integer(build.format)},
+                                          {"pkgbuild_sha256", text(build.pkgbuild_sha256)},
+                                          {"builddate", integer(build.build_date)},
+                                          {"packager", text(build.packager)},
+                                          {"buildtool", text(build.build_tool)},
+                                          {"buildtoolver", text(build.build_tool_version)}});
+    auto origin = json::sorted_object({{"distro", text(request.distro)},
+                                       {"repository", text(curated.repository)},
+                                       {"snapshot", text(request.snapshot)},
+                                       {"urls", texts(curated.urls)}});
+    auto reproducibility =
+        json::sorted_object({{"threshold", integer(static_cast<std::int64_t>(request.rebuilders.threshold))},
+                             {"keyids", texts(policy_keyids(request.rebuilders))},
+                             {"agreeing", texts(curated.counted_keyids)}});
+    return json::sorted_object({{"archpkg", json::sorted_object({{"name", text(info.name)},
+                                                                 {"base", text(info.base)},
+                                                                 {"version", text(info.version)},
+                                                                 {"arch", text(info.arch)},
+                                                                 {"depends", dependencies_value(info.depends)},
+                                                                 {"provides", dependencies_value(info.provides)},
+                                                                 {"origin", std::move(origin)},
+                                                                 {"buildinfo", std::move(buildinfo)},
+                                                                 {"patchless", patch_value(curated.patches)},
+                                                                 {"reproducibility", std::move(reproducibility)}})}});
 }
 
 std::string run_command(const CurateRequest& request) {
@@ -162,27 +159,27 @@ std::string manifest_text(const CurateRequest& request, const CuratedApp& app) {
     json::Array packages;
     packages.reserve(app.packages.size());
     for (const auto& curated : app.packages) {
-        packages.push_back(object({{"name", text(curated.package.info.name)},
-                                   {"version", text(curated.package.info.version)},
-                                   {"repository", text(curated.repository)},
-                                   {"file", text(curated.file_name)},
-                                   {"target", text(package_target(curated.file_name))},
-                                   {"sha256", text(hex_encode(curated.package.sha256))},
-                                   {"sha512", text(hex_encode(curated.package.sha512))},
-                                   {"size", integer(static_cast<std::int64_t>(curated.package.file_size))},
-                                   {"patchless", text(patch_verdict_name(curated.patches.verdict))},
-                                   {"required_by", texts(curated.required_by)}}));
+        packages.push_back(json::sorted_object({{"name", text(curated.package.info.name)},
+                                                {"version", text(curated.package.info.version)},
+                                                {"repository", text(curated.repository)},
+                                                {"file", text(curated.file_name)},
+                                                {"target", text(package_target(curated.file_name))},
+                                                {"sha256", text(hex_encode(curated.package.sha256))},
+                                                {"sha512", text(hex_encode(curated.package.sha512))},
+                                                {"size", integer(static_cast<std::int64_t>(curated.package.file_size))},
+                                                {"patchless", text(patch_verdict_name(curated.patches.verdict))},
+                                                {"required_by", texts(curated.required_by)}}));
     }
-    return json::to_json(
-        object({{"format", integer(1)},
-                {"app", text(app.app)},
-                {"version", text(app.version)},
-                {"distro", text(request.distro)},
-                {"snapshot", text(request.snapshot)},
-                {"rebuilder_threshold", integer(static_cast<std::int64_t>(request.rebuilders.threshold))},
-                {"rebuilder_keyids", texts(policy_keyids(request.rebuilders))},
-                {"run", object({{"command", text(run_command(request))}, {"args", texts(request.args)}})},
-                {"packages", json::Value(std::move(packages))}}));
+    return json::to_json(json::sorted_object(
+        {{"format", integer(1)},
+         {"app", text(app.app)},
+         {"version", text(app.version)},
+         {"distro", text(request.distro)},
+         {"snapshot", text(request.snapshot)},
+         {"rebuilder_threshold", integer(static_cast<std::int64_t>(request.rebuilders.threshold))},
+         {"rebuilder_keyids", texts(policy_keyids(request.rebuilders))},
+         {"run", json::sorted_object({{"command", text(run_command(request))}, {"args", texts(request.args)}})},
+         {"packages", json::Value(std::move(packages))}}));
 }
 
 std::vector<std::string> sorted_texts(const std::vector<archpkg::Dependency>& dependencies) {
@@ -371,13 +368,14 @@ Result<void> stage_app(tuf_repo::Repository& repository, const CurateRequest& re
             }
         }
     }
-    auto app_custom = object({{"app", object({{"id", text(app.app)}, {"version", text(app.version)}})}});
+    auto app_custom =
+        json::sorted_object({{"app", json::sorted_object({{"id", text(app.app)}, {"version", text(app.version)}})}});
     if (auto added = repository.add_target(closure_path, tuf_repo::TargetBytes{app.manifest}, std::move(app_custom),
                                            std::string("targets"));
         !added) {
         return fail(added.error());
     }
-    auto versions_json = json::to_json(object({{"app", text(app.app)}, {"versions", texts(versions)}}));
+    auto versions_json = json::to_json(json::sorted_object({{"app", text(app.app)}, {"versions", texts(versions)}}));
     if (versions_json.size() > kMaxVersionsJsonBytes) return fail(ErrorCode::too_large, "versions.json is too large");
     if (auto added = repository.add_target(versions_target(app.app), tuf_repo::TargetBytes{std::move(versions_json)},
                                            std::nullopt, std::string("targets"));

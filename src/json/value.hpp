@@ -68,6 +68,13 @@ private:
 // Sorts members by key. Returns a key that occurs more than once, or nullptr if keys are unique.
 [[nodiscard]] const std::string* sort_members(Object& members);
 
+// An object value from members in any order, for documents built in code; the keys must be
+// unique (sort_members reports a repeated one, which is a programming error here).
+[[nodiscard]] inline Value sorted_object(Object members) {
+    (void)sort_members(members);
+    return Value(std::move(members));
+}
+
 std::string_view kind_name(Kind kind) noexcept;
 
 }  // namespace bulkhead::json
