@@ -14,14 +14,13 @@
 #include "base/unique_fd.hpp"
 #include "cli/output.hpp"
 #include "commands.hpp"
+#include "daemon_client.hpp"
 #include "json/parse.hpp"
 #include "json/write.hpp"
 
 namespace bulkhead::cmd {
 
 namespace {
-
-constexpr std::size_t kMaxResponseBytes = std::size_t{4} << 20;
 
 struct AppOptions {
     std::string socket = "/run/bulkhead/bulkheadd.sock";
@@ -37,41 +36,6 @@ struct AppOptions {
     std::string action;
     std::string since;
 };
-
-Result<json::Value> call(const std::string& socket_path, const json::Value& request) {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (socket_path.size() >= sizeof address.sun_path) return fail(ErrorCode::invalid_argument, "socket path too long");
-    std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
-    if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        return fail(Error::from_errno(errno, "connecting to bulkheadd at " + socket_path + " (is it running?)"));
-    }
-    // Sent without SIGPIPE: a daemon that refuses us closes the connection, and its refusal is
-    // what we then read.
-    const std::string line = json::to_json(request) + "\n";
-    for (std::size_t sent = 0; sent < line.size();) {
-        const ssize_t put = ::send(fd.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
-        if (put <= 0) break;
-        sent += static_cast<std::size_t>(put);
-    }
-    (void)::shutdown(fd.get(), SHUT_WR);
-    auto bytes = read_fd_bounded(fd.get(), kMaxResponseBytes, "bulkheadd's response");
-    if (!bytes) return fail(bytes.error());
-    const std::size_t end = bytes->find('\n');
-    auto response = json::parse(std::string_view(*bytes).substr(0, end));
-    if (!response || !response->is_object())
-        return fail(ErrorCode::parse, "bulkheadd sent a response that is not JSON");
-    const json::Value* ok = response->find("ok");
-    if (ok == nullptr || !ok->is_bool()) return fail(ErrorCode::parse, "bulkheadd's response has no \"ok\"");
-    if (!ok->as_bool()) {
-        const json::Value* error = response->find("error");
-        const json::Value* message = error != nullptr ? error->find("message") : nullptr;
-        return fail(ErrorCode::invalid_argument,
-                    message != nullptr && message->is_string() ? message->as_string() : "bulkheadd refused");
-    }
-    return response;
-}
 
 std::string field(const json::Value& object, const char* key) {
     const json::Value* value = object.find(key);
@@ -147,7 +111,7 @@ int perform(const std::string& op, const AppOptions& options) {
     }
     if (op == "remove") request.emplace_back("purge", json::Value(options.purge));
     (void)json::sort_members(request);
-    auto response = call(options.socket, json::Value(std::move(request)));
+    auto response = call_bulkheadd(options.socket, json::Value(std::move(request)));
     if (!response) return cli::report_error(response.error(), options.json);
     if (options.json) return cli::print_text(json::to_json(*response) + "\n") ? cli::kExitOk : cli::kExitRefused;
     std::string text;
@@ -228,11 +192,13 @@ CommandRunner register_app(CLI::App& app) {
     audit->add_option("--since", options->since, "Only entries at or after this UTC time (2026-11-27T12:00:00Z)");
     audit->add_flag("--json", options->json, "Print bulkheadd's response as JSON");
     commands.emplace_back("audit", audit);
-    return [commands, options]() -> int {
+    // The socket string lives in `options`, which the returned runner keeps alive.
+    CommandRunner store = register_app_store(*apps, options->socket);
+    return [commands, options, store]() -> int {
         for (const auto& [name, sub] : commands) {
             if (sub->parsed()) return perform(name, *options);
         }
-        return -1;
+        return store();
     };
 }
 

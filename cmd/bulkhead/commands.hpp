@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -29,6 +30,10 @@ CommandRunner register_system(CLI::App& app);
 // `bulkhead app add | list | start | stop | status | logs | remove | permissions | grant | revoke`
 // and `bulkhead audit`: the client of bulkheadd.
 CommandRunner register_app(CLI::App& app);
+
+// `bulkhead app install | versions | update` (added to the `app` noun, talking to bulkheadd at
+// `socket`, which must outlive the runner): apps from the TUF app repository.
+CommandRunner register_app_store(CLI::App& apps, const std::string& socket);
 
 // `bulkhead curate`: an app version from a snapshot of Arch repositories, staged as TUF targets.
 CommandRunner register_curate(CLI::App& app);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>   // NOLINT(modernize-deprecated-headers): renameat2 and RENAME_EXCHANGE live here
 #include <stdlib.h>  // NOLINT(modernize-deprecated-headers): mkdtemp
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,7 +78,8 @@ void delete_account(const HostTools& tools, const std::string& user) {
 
 std::string app_dir(const std::string& state_dir, const std::string& name) { return state_dir + "/apps/" + name; }
 
-Result<AppRecord> add_app(const std::string& state_dir, const std::string& definition_path, const HostTools& tools) {
+Result<AppRecord> add_app(const std::string& state_dir, const std::string& definition_path, const HostTools& tools,
+                          const std::function<bool(const std::string&)>& is_running, bool replace) {
     // 1. Everything is checked first.
     auto text = read_file_bounded(definition_path, kMaxDefinitionBytes);
     if (!text) return fail(text.error());
@@ -87,7 +89,12 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
     if (!registry) return fail(registry.error());
     const AppRecord* existing = registry->find(definition->name);
     if (existing != nullptr && existing->state == InstallState::installed) {
-        return fail(ErrorCode::invalid_argument, "an app named " + definition->name + " is installed already");
+        if (!replace) {
+            return fail(ErrorCode::invalid_argument, "an app named " + definition->name + " is installed already");
+        }
+        if (is_running && is_running(definition->name)) {
+            return fail(ErrorCode::invalid_argument, definition->name + " is running; stop it first");
+        }
     }
     if (auto checked = check_image_path(definition->image); !checked) {
         return fail(ErrorCode::invalid_argument, concat({definition_path, ": image ", checked.error().message}));
@@ -188,27 +195,31 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
         if (auto owned = own(temp + "/state.img", *uid, *uid, 0600); !owned) return abandon(owned.error());
     }
     if (auto owned = own(temp, 0, *uid, 0750); !owned) return abandon(owned.error());
-    if (keep_state) {
-        // The data stays; the new image and definition replace the old ones.
-        for (const char* file : {"root.erofs", "app.toml"}) {
-            if (::rename((temp + "/" + file).c_str(), (final_dir + "/" + file).c_str()) != 0) {
-                return abandon(Error::from_errno(errno, "replacing " + std::string(file)));
-            }
+    // The new directory takes the old one's place in one step (an exchange, so a crash leaves
+    // either version whole); the data comes along as a hard link to the same state disk.
+    const bool replacing = fs::exists(final_dir);
+    if (keep_state && ::link((final_dir + "/state.img").c_str(), (temp + "/state.img").c_str()) != 0) {
+        return abandon(Error::from_errno(errno, "keeping the state disk of " + definition->name));
+    }
+    if (replacing) {
+        if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) != 0) {
+            return abandon(Error::from_errno(errno, "replacing " + final_dir));
         }
-        if (auto owned = own(final_dir, 0, *uid, 0750); !owned) return abandon(owned.error());
-        fs::remove_all(temp, error);
-    } else {
-        fs::remove_all(final_dir, error);
-        if (::rename(temp.c_str(), final_dir.c_str()) != 0)
-            return abandon(Error::from_errno(errno, "creating " + final_dir));
+    } else if (::rename(temp.c_str(), final_dir.c_str()) != 0) {
+        return abandon(Error::from_errno(errno, "creating " + final_dir));
     }
     AppRecord record{definition->name, *uid, definition->version, InstallState::installed};
     registry->put(record);
     if (auto saved = registry->save(); !saved) {
-        // A new app goes again entirely; an app that kept its data keeps it, under its old record.
-        if (!keep_state) fs::remove_all(final_dir, error);
+        // The old version comes back as it was; a new app goes entirely.
+        if (replacing) {
+            (void)::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE);
+        } else {
+            fs::remove_all(final_dir, error);
+        }
         return abandon(saved.error());
     }
+    fs::remove_all(temp, error);  // the version replaced
     (void)::unlink(pending.c_str());
     return record;
 }

@@ -6,6 +6,7 @@
 // no user and no file. The image is read with its owner's authority (apps/image_import.hpp).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,12 @@ inline constexpr unsigned kGuestAppUid = 1000;
 
 // `definition_path` names the TOML file; its `image` is an erofs image or a directory tree
 // (made into erofs), relative to the definition's directory.
-Result<AppRecord> add_app(const std::string& state_dir, const std::string& definition_path,
-                          const HostTools& tools = {});
+//
+// With `replace`, an installed app of the same name is given the new image and definition and
+// keeps its user, data and grants (a version change); `is_running` is asked first, and a
+// running app is refused. A refused replace leaves the installed version as it was.
+Result<AppRecord> add_app(const std::string& state_dir, const std::string& definition_path, const HostTools& tools = {},
+                          const std::function<bool(const std::string&)>& is_running = {}, bool replace = false);
 
 // Without purge, the app is taken off the list but keeps its data, user and uid (adding it again
 // brings them back); with purge, data, user and group are deleted and the uid is free again.

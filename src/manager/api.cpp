@@ -76,7 +76,7 @@ Result<Request> parse_request(std::string_view line) {
     for (const auto& [key, value] : document->as_object()) {
         const bool is_change = request.op == Op::grant || request.op == Op::revoke;
         const bool expected = key == "api" || key == "op" || (key == "name" && names_an_app(request.op)) ||
-                              (key == "definition" && request.op == Op::add) ||
+                              ((key == "definition" || key == "replace") && request.op == Op::add) ||
                               (key == "purge" && request.op == Op::remove) || (key == "permission" && is_change) ||
                               (key == "force" && request.op == Op::grant) ||
                               ((key == "app" || key == "action" || key == "since") && request.op == Op::audit);
@@ -100,6 +100,10 @@ Result<Request> parse_request(std::string_view line) {
     if (const json::Value* purge = document->find("purge")) {
         if (!purge->is_bool()) return bad("\"purge\" must be true or false");
         request.purge = purge->as_bool();
+    }
+    if (const json::Value* replace = document->find("replace")) {
+        if (!replace->is_bool()) return bad("\"replace\" must be true or false");
+        request.replace = replace->as_bool();
     }
     if (const json::Value* force = document->find("force")) {
         if (!force->is_bool()) return bad("\"force\" must be true or false");

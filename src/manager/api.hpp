@@ -20,6 +20,7 @@ struct Request {
     Op op = Op::list;
     std::string name;        // every op but list and add
     std::string definition;  // add: an absolute path
+    bool replace = false;    // add: an installed app of that name gets the new image, keeping its data
     bool purge = false;      // remove
     std::string permission;  // grant, revoke: its text form, parsed by the daemon (which audits a refusal)
     bool force = false;      // grant: also a permission the app's definition does not request

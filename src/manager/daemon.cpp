@@ -841,7 +841,13 @@ struct Daemon::Impl {
             }
             result = json::Object{{"apps", json::Value(std::move(list))}};
         } else if (what == "add") {
-            auto added = apps::add_app(config.paths.state_dir, request->definition);
+            auto added = apps::add_app(
+                config.paths.state_dir, request->definition, {},
+                [&](const std::string& app) {
+                    const auto found = instances.find(app);
+                    return found != instances.end() && found->second.pid > 0;
+                },
+                request->replace);
             if (added) {
                 result = json::Object{{"added", text(added->name)},
                                       {"uid", json::Value(static_cast<std::int64_t>(added->uid))}};

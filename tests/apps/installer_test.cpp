@@ -305,5 +305,49 @@ TEST_F(Installer, RemoveKeepsDataAndUidUntilPurged) {
     EXPECT_EQ(registry->find(prefix + "keep"), nullptr);
 }
 
+TEST_F(Installer, ReplacingAnInstalledAppKeepsItsUserAndData) {
+    auto first = add_app(state.string(), definition("swap"));
+    ASSERT_TRUE(first);
+    const fs::path files = app_dir(state.string(), prefix + "swap");
+    std::ofstream(files / "state.img", std::ios::in | std::ios::out | std::ios::binary) << "precious";
+    const std::string old_image = bulkhead::testing::read_whole_file(files / "root.erofs");
+
+    // Version 2.0 with another file in its tree.
+    dir.write("tree2/bin/hello", "#!/bin/sh\necho version two\n");
+    for (const char* sub : {"dev", "proc", "tmp", "state"}) fs::create_directories(dir.path() / "tree2" / sub);
+    const std::string text = "name = \"" + prefix + "swap\"\nversion = \"2.0\"\nimage = \"tree2\"\n[run]\n" +
+                             "command = \"/bin/hello\"\n[resources]\nstate_disk_mib = 8\n";
+    const std::string second = dir.write(prefix + "swap2.toml", text).string();
+
+    auto refused = add_app(state.string(), second);  // without replace
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("installed already"), std::string::npos);
+    auto running = add_app(
+        state.string(), second, {}, [](const std::string&) { return true; }, true);
+    ASSERT_FALSE(running);
+    EXPECT_NE(running.error().message.find("stop it first"), std::string::npos);
+    EXPECT_EQ(bulkhead::testing::read_whole_file(files / "root.erofs"), old_image);
+
+    auto replaced = add_app(
+        state.string(), second, {}, [](const std::string&) { return false; }, true);
+    ASSERT_TRUE(replaced) << replaced.error().message;
+    EXPECT_EQ(replaced->uid, first->uid);
+    EXPECT_EQ(replaced->version, "2.0");
+    EXPECT_NE(bulkhead::testing::read_whole_file(files / "root.erofs"), old_image);
+    EXPECT_NE(bulkhead::testing::read_whole_file(files / "app.toml").find("version = \"2.0\""), std::string::npos);
+    EXPECT_EQ(bulkhead::testing::read_whole_file(files / "state.img").substr(0, 8), "precious");
+    struct stat disk {};
+    ASSERT_EQ(::stat((files / "state.img").c_str(), &disk), 0);
+    EXPECT_EQ(disk.st_uid, first->uid);
+    EXPECT_EQ(disk.st_nlink, 1U);  // the replaced version's directory is gone
+    auto registry = Registry::load(state.string());
+    ASSERT_TRUE(registry);
+    ASSERT_NE(registry->find(prefix + "swap"), nullptr);
+    EXPECT_EQ(registry->find(prefix + "swap")->version, "2.0");
+    for (const auto& entry : fs::directory_iterator(state / "apps")) {
+        EXPECT_FALSE(entry.path().filename().string().starts_with(".new-")) << entry.path();
+    }
+}
+
 }  // namespace
 }  // namespace bulkhead::apps

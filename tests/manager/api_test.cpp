@@ -13,6 +13,11 @@ TEST(ApiRequest, EveryOpParses) {
     auto add = parse_request(R"({"api": "bulkhead.api/1", "op": "add", "definition": "/srv/hello.toml"})");
     ASSERT_TRUE(add);
     EXPECT_EQ(add->definition, "/srv/hello.toml");
+    EXPECT_FALSE(add->replace);
+    auto replace =
+        parse_request(R"({"api": "bulkhead.api/1", "op": "add", "definition": "/srv/hello.toml", "replace": true})");
+    ASSERT_TRUE(replace);
+    EXPECT_TRUE(replace->replace);
     auto remove = parse_request(R"({"api": "bulkhead.api/1", "op": "remove", "name": "a", "purge": true})");
     ASSERT_TRUE(remove);
     EXPECT_TRUE(remove->purge);
@@ -39,6 +44,9 @@ TEST(ApiRequest, MalformedRequestsAreRefusedWithAReason) {
         {R"({"api": "bulkhead.api/1", "op": "start", "name": "../etc"})", "must be an app name"},
         {R"({"api": "bulkhead.api/1", "op": "add", "definition": "hello.toml"})", "must be an absolute path"},
         {R"({"api": "bulkhead.api/1", "op": "remove", "name": "a", "purge": "yes"})", "must be true or false"},
+        {R"({"api": "bulkhead.api/1", "op": "add", "definition": "/a.toml", "replace": 1})", "must be true or false"},
+        {R"({"api": "bulkhead.api/1", "op": "remove", "name": "a", "replace": true})",
+         R"("replace" does not belong in a remove request)"},
         {R"({"api": "bulkhead.api/1", "op": "list", "name": "a"})", R"("name" does not belong in a list request)"},
         {R"({"api": "bulkhead.api/1", "op": "start", "name": "a", "uid": 0})", R"("uid" does not belong)"},
     };
