@@ -3,10 +3,14 @@
 // that handles the network or untrusted bytes runs in the store's unprivileged worker
 // (appstore/worker.hpp).
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +22,8 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/definition.hpp"
+#include "apps/image_import.hpp"
+#include "apps/registry.hpp"
 #include "appstore/app_image.hpp"
 #include "appstore/config.hpp"
 #include "appstore/worker.hpp"
@@ -57,20 +63,39 @@ struct Store {
     std::string trusted_root;
 };
 
-Result<Store> load_store(const std::string& path) {
-    // The configuration decides what is trusted: only root may be able to change it.
+// Reads a file that decides what is trusted: it must be root's and writable by nobody else
+// (checked on the opened file, so it cannot be swapped after the check).
+Result<std::string> read_trusted_file(const std::string& path, std::size_t max_bytes) {
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) return fail(Error::from_errno(errno, "opening " + path));
     struct stat info {};
-    if (::stat(path.c_str(), &info) != 0) return fail(Error::from_errno(errno, "reading " + path));
-    if (info.st_uid != 0 || (info.st_mode & 022U) != 0) {
-        return fail(ErrorCode::permission_denied, path + " must be root's and writable by nobody else");
+    if (::fstat(fd.get(), &info) != 0) return fail(Error::from_errno(errno, "reading " + path));
+    if (!S_ISREG(info.st_mode) || info.st_uid != 0 || (info.st_mode & 022U) != 0) {
+        return fail(ErrorCode::permission_denied,
+                    path + " decides what this machine trusts: it must be a file of root's that nobody else can write");
     }
-    auto text = read_file_bounded(path, appstore::kMaxStoreConfigBytes);
+    return read_fd_bounded(fd.get(), max_bytes, path);
+}
+
+bool account_exists(uid_t uid) {
+    passwd user{};
+    group group_entry{};
+    std::array<char, 16384> buffer{};
+    passwd* user_found = nullptr;
+    group* group_found = nullptr;
+    ::getpwuid_r(uid, &user, buffer.data(), buffer.size(), &user_found);
+    ::getgrgid_r(uid, &group_entry, buffer.data(), buffer.size(), &group_found);
+    return user_found != nullptr || group_found != nullptr;
+}
+
+Result<Store> load_store(const std::string& path) {
+    auto text = read_trusted_file(path, appstore::kMaxStoreConfigBytes);
     if (!text) return fail(text.error());
     auto config = appstore::parse_store_config(*text, path);
     if (!config) return fail(config.error());
     Store store{std::move(config).value(), {}, {}};
     for (const auto& file : store.config.rebuilder_keys) {
-        auto bytes = read_file_bounded(file, kMaxKeyFileBytes);
+        auto bytes = read_trusted_file(file, kMaxKeyFileBytes);
         if (!bytes) return fail(bytes.error());
         auto key = attest::parse_rebuilder_key(*bytes);
         if (!key) return fail(key.error().code, file + ": " + key.error().message);
@@ -78,9 +103,24 @@ Result<Store> load_store(const std::string& path) {
     }
     store.rebuilders.threshold = store.config.rebuilder_threshold;
     if (auto checked = attest::check_policy(store.rebuilders); !checked) return fail(checked.error());
-    auto root = read_file_bounded(store.config.trusted_root, kMaxRootBytes);
+    auto root = read_trusted_file(store.config.trusted_root, kMaxRootBytes);
     if (!root) return fail(root.error());
     store.trusted_root = std::move(root).value();
+    // The worker reads the CA file itself (so it must be readable by it), but only root may change it.
+    if (!store.config.ca_file.empty()) {
+        if (auto ca = read_trusted_file(store.config.ca_file, kMaxRootBytes); !ca) return fail(ca.error());
+    }
+    // The worker's uid must be nobody else's: killing everything of it when it ends and its files
+    // rely on that.
+    if (store.config.worker_uid >= apps::kFirstAppUid && store.config.worker_uid <= apps::kLastAppUid) {
+        return fail(ErrorCode::invalid_argument,
+                    "worker_uid " + std::to_string(store.config.worker_uid) + " is in the range reserved for apps");
+    }
+    if (account_exists(store.config.worker_uid)) {
+        return fail(ErrorCode::invalid_argument,
+                    "worker_uid " + std::to_string(store.config.worker_uid) +
+                        " belongs to an account; the store's worker needs a uid of its own");
+    }
     return store;
 }
 
@@ -118,6 +158,10 @@ Result<UniqueFd> open_state(const Store& store) {
     if (!lock.valid()) return fail(Error::from_errno(errno, "opening " + lock_path));
     if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
         return fail(ErrorCode::invalid_argument, "another app store command is running (" + lock_path + ")");
+    }
+    // Work directories of a command that was killed.
+    for (const auto& entry : fs::directory_iterator(store.config.state_dir, error)) {
+        if (entry.path().filename().string().starts_with("work-")) fs::remove_all(entry.path(), error);
     }
     return lock;
 }
@@ -202,7 +246,7 @@ Result<std::string> string_of(const json::Value& object, const char* key) {
     return value->as_string();
 }
 
-// The apps bulkheadd has installed, by name, with their versions; empty when it is not running.
+// The apps bulkheadd has installed, by name, with their versions.
 Result<std::vector<std::pair<std::string, std::string>>> installed_apps(const std::string& socket) {
     auto response =
         call_bulkheadd(socket, json::sorted_object({{"api", text("bulkhead.api/1")}, {"op", text("list")}}));
@@ -243,6 +287,36 @@ Result<Target> parse_target(const StoreOptions& options) {
     return target;
 }
 
+// Copies the worker's image (a regular file of the worker's, one link, bounded) into a new file
+// of root's.
+Result<void> take_image(const std::string& image_dir, const std::string& destination, uid_t worker_uid) {
+    const UniqueFd dir(::open(image_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir.valid()) return fail(Error::from_errno(errno, "opening " + image_dir));
+    const UniqueFd source(::openat(dir.get(), "root.erofs", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!source.valid()) return fail(Error::from_errno(errno, "opening the worker's image"));
+    struct stat info {};
+    if (::fstat(source.get(), &info) != 0) return fail(Error::from_errno(errno, "reading the worker's image"));
+    if (!S_ISREG(info.st_mode) || info.st_uid != worker_uid || info.st_nlink != 1 ||
+        info.st_size > apps::kMaxRootImageBytes) {
+        return fail(ErrorCode::integrity, "the store worker's image is not a file of its own of at most 16 GiB");
+    }
+    const UniqueFd target(::open(destination.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!target.valid()) return fail(Error::from_errno(errno, "creating " + destination));
+    std::uint64_t copied = 0;
+    auto written = read_fd_chunks(source.get(), "the worker's image", [&](std::string_view chunk) -> Result<void> {
+        copied += chunk.size();
+        if (copied > static_cast<std::uint64_t>(apps::kMaxRootImageBytes)) {
+            return fail(ErrorCode::too_large, "the store worker's image grew past 16 GiB");
+        }
+        return write_all(target.get(), chunk, destination);
+    });
+    if (!written) {
+        (void)::unlink(destination.c_str());
+        return fail(written.error());
+    }
+    return {};
+}
+
 struct Installed {
     std::string version;
     std::size_t packages = 0;
@@ -261,17 +335,17 @@ Result<Installed> install(const Store& store, const Target& target, const std::s
     for (const auto& [name, version] : *listed) {
         if (name == target.local) current = version;
     }
-    // Only an app this store installed may be replaced by it.
+    // Only an app this store installed may be replaced by it: its record must name this
+    // repository app and the version that is installed.
     const std::string record = record_dir(store) + "/" + target.local;
-    auto recorded = read_file_bounded(record, kMaxRecordBytes);
-    if (current && !recorded) {
-        return fail(ErrorCode::invalid_argument, "an app named " + target.local +
-                                                     " is installed and did not come from the app store; choose "
-                                                     "another name with --as");
-    }
-    if (recorded && recorded->substr(0, recorded->find('\n')) != target.app) {
-        return fail(ErrorCode::invalid_argument, target.local + " was installed from the repository's " +
-                                                     recorded->substr(0, recorded->find('\n')) + ", not " + target.app);
+    if (current) {
+        auto recorded = read_file_bounded(record, kMaxRecordBytes);
+        const std::string expected = target.app + "\n" + *current + "\n";
+        if (!recorded || *recorded != expected) {
+            return fail(ErrorCode::invalid_argument,
+                        "an app named " + target.local + " is installed and did not come from the app store" +
+                            (recorded ? " as " + target.app : std::string()) + "; choose another name with --as");
+        }
     }
 
     std::string work = store.config.state_dir + "/work-XXXXXX";
@@ -338,6 +412,9 @@ Result<Installed> install(const Store& store, const Target& target, const std::s
     }
     installed.version = *version;
     if (const json::Value* unchanged = result->find("unchanged"); unchanged != nullptr) {
+        if (!unchanged->is_bool() || !unchanged->as_bool() || !current || *current != *version) {
+            return fail(ErrorCode::internal, "the store worker said the installed version is unchanged, and it is not");
+        }
         installed.unchanged = true;
         return installed;
     }
@@ -359,7 +436,13 @@ Result<Installed> install(const Store& store, const Target& target, const std::s
     installed.warnings = std::move(*warnings);
     installed.packages = static_cast<std::size_t>(packages->as_integer());
 
-    auto definition = appstore::app_definition_text(target.local, manifest, "image/root.erofs", store.config);
+    // The worker and everything it started are gone (run_worker); its image becomes root's own
+    // copy, so nothing of the worker's (a link, a swapped file) decides what bulkheadd reads.
+    if (auto copied = take_image(image_dir, work + "/root.erofs", store.config.worker_uid); !copied) {
+        return fail(copied.error());
+    }
+    fs::remove_all(image_dir, ignored);
+    auto definition = appstore::app_definition_text(target.local, manifest, "root.erofs", store.config);
     if (!definition) return fail(definition.error());
     if (auto parsed = apps::parse_app_definition(*definition, "the generated definition"); !parsed) {
         return fail(parsed.error());
@@ -424,7 +507,7 @@ Json installed_json(const Target& target, const Installed& installed) {
 std::string installed_text(const Target& target, const Installed& installed) {
     if (installed.unchanged) return target.local + " " + installed.version + " is installed already\n";
     std::string out;
-    for (const auto& warning : installed.warnings) out += "warning: " + warning + "\n";
+    for (const auto& warning : installed.warnings) out += "warning: " + appstore::printable(warning) + "\n";
     return out + "installed " + target.local + " " + installed.version + " (" + std::to_string(installed.packages) +
            " packages" + (installed.uid.empty() ? "" : ", host uid " + installed.uid) + ")\n";
 }
@@ -489,6 +572,8 @@ int run_update(const StoreOptions& options, const std::string& socket) {
     auto lock = open_state(*store);
     if (!lock) return cli::report_error(lock.error(), options.json);
     // The apps this store installed (or the one named), each to the newest version offered.
+    auto installed_now = installed_apps(socket);
+    if (!installed_now) return cli::report_error(installed_now.error(), options.json);
     std::vector<Target> targets;
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(record_dir(*store), error)) {
@@ -496,6 +581,12 @@ int run_update(const StoreOptions& options, const std::string& socket) {
         if (!options.target.empty() && local != options.target) continue;
         auto recorded = read_file_bounded(entry.path().string(), kMaxRecordBytes);
         if (!recorded || !apps::check_app_name(local)) continue;
+        // A record of an app that was removed since is stale: it is dropped, not reinstalled.
+        if (std::none_of(installed_now->begin(), installed_now->end(),
+                         [&](const auto& app) { return app.first == local; })) {
+            (void)::unlink(entry.path().c_str());
+            continue;
+        }
         targets.push_back({recorded->substr(0, recorded->find('\n')), local, std::nullopt});
     }
     if (error)

@@ -49,7 +49,10 @@ Result<json::Value> call_bulkheadd(const std::string& socket_path, const json::V
     if (!ok->as_bool()) {
         const json::Value* error = response->find("error");
         const json::Value* message = error != nullptr ? error->find("message") : nullptr;
-        return fail(ErrorCode::invalid_argument,
+        const json::Value* code = error != nullptr ? error->find("code") : nullptr;
+        const auto named =
+            code != nullptr && code->is_string() ? error_code_from_name(code->as_string()) : std::nullopt;
+        return fail(named.value_or(ErrorCode::invalid_argument),
                     message != nullptr && message->is_string() ? message->as_string() : "bulkheadd refused");
     }
     return response;

@@ -213,7 +213,13 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
     if (auto saved = registry->save(); !saved) {
         // The old version comes back as it was; a new app goes entirely.
         if (replacing) {
-            (void)::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE);
+            if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) != 0) {
+                // temp holds the old version now: it must not be deleted. The new files stay in
+                // place under the old record; the next add of this app replaces them.
+                (void)::unlink(pending.c_str());
+                return fail(saved.error().code, saved.error().message + "; the previous version of " +
+                                                    definition->name + " is kept in " + temp);
+            }
         } else {
             fs::remove_all(final_dir, error);
         }

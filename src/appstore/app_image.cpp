@@ -29,7 +29,12 @@ Result<void> add_mount_points(const std::string& tree) {
     const UniqueFd root(::open(tree.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root.valid()) return fail(Error::from_errno(errno, "opening " + tree));
     for (const char* name : kMountPoints) {
-        if (::mkdirat(root.get(), name, 0755) == 0) continue;
+        if (::mkdirat(root.get(), name, 0755) == 0) {
+            // Not left to the umask (the worker's is 077): the app's user must enter /state.
+            if (::fchmodat(root.get(), name, 0755, 0) != 0)
+                return fail(Error::from_errno(errno, "opening /" + std::string(name)));
+            continue;
+        }
         struct stat existing {};
         if (errno != EEXIST || ::fstatat(root.get(), name, &existing, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISDIR(existing.st_mode)) {

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,6 +14,7 @@
 #include <csignal>
 #include <exception>
 
+#include "base/capabilities.hpp"
 #include "base/file_io.hpp"
 #include "base/unique_fd.hpp"
 #include "json/parse.hpp"
@@ -57,24 +60,53 @@ Result<void> only_keys(const json::Value& object, std::initializer_list<std::str
     return {};
 }
 
-Result<ErrorCode> code_named(std::string_view name) {
-    for (int code = 0; code <= static_cast<int>(ErrorCode::integrity); ++code) {
-        if (error_code_name(static_cast<ErrorCode>(code)) == name) return static_cast<ErrorCode>(code);
-    }
-    return fail(ErrorCode::parse, "worker message: unknown error code");
-}
-
 // In the child, before any work: from here on it can never be more than `uid`.
 bool drop_to(uid_t uid, pid_t parent) {
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) return false;
+    // Out of root's session: no controlling terminal to push input into (TIOCSTI).
+    if (::setsid() < 0) return false;
+    // Only what the uid change needs, and nothing inheritable or in the bounding set after it.
+    if (!keep_only_capabilities({CAP_SETUID, CAP_SETGID})) return false;
     if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) {
         return false;
     }
+    // After the uid change, which clears it; then the parent must still be the one that forked.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) return false;
     // Root must be gone for good, not just set aside.
     if (::setuid(0) == 0 || ::geteuid() != uid || ::getegid() != uid) return false;
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_DUMPABLE, 0) != 0) return false;
     ::umask(077);
     return true;
+}
+
+// Kills every process of `uid` (whatever the worker may have left running) from a child that
+// takes that uid: kill(-1) reaches exactly the processes with the same uid.
+void kill_everything_of(uid_t uid) {
+    const pid_t reaper = ::fork();
+    if (reaper == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+            ::_exit(1);
+        }
+        (void)::kill(-1, SIGKILL);
+        ::_exit(0);
+    }
+    if (reaper > 0) {
+        while (::waitpid(reaper, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    }
+}
+
+// Keeps printed text from driving a terminal: control characters (C0, DEL, C1) become '?'.
+std::string printable_text(std::string text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        if (byte < 0x20 || byte == 0x7f) {
+            text[i] = '?';
+        } else if (byte == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+            text.replace(i, 2, "?");
+        }
+    }
+    return text;
 }
 
 }  // namespace
@@ -121,7 +153,7 @@ Result<WorkerMessage> parse_worker_line(std::string_view line) {
         if (!done) return fail(done.error());
         if (!total) return fail(total.error());
         message.kind = WorkerMessage::Kind::progress;
-        message.progress = {std::move(*stage), std::move(*item), *done, *total};
+        message.progress = {printable_text(std::move(*stage)), printable_text(std::move(*item)), *done, *total};
         return message;
     }
     if (kind == "result") {
@@ -136,10 +168,10 @@ Result<WorkerMessage> parse_worker_line(std::string_view line) {
         auto text_message = bounded_text(body, "message", kMaxMessageBytes);
         if (!code) return fail(code.error());
         if (!text_message) return fail(text_message.error());
-        auto named = code_named(*code);
-        if (!named) return fail(named.error());
+        const auto named = error_code_from_name(*code);
+        if (!named) return fail(ErrorCode::parse, "worker message: unknown error code");
         message.kind = WorkerMessage::Kind::error;
-        message.error = Error{*named, std::move(*text_message)};
+        message.error = Error{*named, printable_text(std::move(*text_message))};
         return message;
     }
     return fail(ErrorCode::parse, "worker message: unknown kind");
@@ -155,9 +187,11 @@ Result<json::Value> run_worker(uid_t uid, const std::function<int(int)>& work, c
     const pid_t child = ::fork();
     if (child < 0) return fail(Error::from_errno(errno, "starting the store worker"));
     if (child == 0) {
-        // Only the pipe (at fd 3) and the standard descriptors survive, stdin reading nothing.
-        const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (null < 0 || ::dup2(null, STDIN_FILENO) < 0 || ::dup2(writer.get(), kWorkerFd) < 0 ||
+        // Only the pipe (at fd 3) survives; the standard descriptors are /dev/null, so nothing
+        // of root's terminal or output is within reach.
+        const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null < 0 || ::dup2(null, STDIN_FILENO) < 0 || ::dup2(null, STDOUT_FILENO) < 0 ||
+            ::dup2(null, STDERR_FILENO) < 0 || ::dup2(writer.get(), kWorkerFd) < 0 ||
             ::close_range(kWorkerFd + 1, ~0U, 0) != 0) {
             ::_exit(125);
         }
@@ -180,35 +214,58 @@ Result<json::Value> run_worker(uid_t uid, const std::function<int(int)>& work, c
     }
     writer.reset();
     std::string pending;
+    std::size_t start = 0;  // of the first line not yet parsed
     std::optional<Result<json::Value>> outcome;
     std::array<char, 65536> buffer{};
-    for (;;) {
-        const ssize_t got = ::read(reader.get(), buffer.data(), buffer.size());
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) break;
-        pending.append(buffer.data(), static_cast<std::size_t>(got));
-        for (std::size_t end = pending.find('\n'); end != std::string::npos; end = pending.find('\n')) {
-            auto message = parse_worker_line(std::string_view(pending).substr(0, end));
-            pending.erase(0, end + 1);
-            if (!message) {
-                outcome = fail(message.error());
-            } else if (message->kind == WorkerMessage::Kind::progress) {
-                if (on_progress) on_progress(message->progress);
-            } else if (!outcome) {
-                outcome = message->kind == WorkerMessage::Kind::result ? Result<json::Value>(std::move(message->result))
-                                                                       : Result<json::Value>(fail(message->error));
+    int status = 0;
+    bool exited = false;
+    bool stop_reading = false;
+    while (!stop_reading) {
+        pollfd ready{reader.get(), POLLIN, 0};
+        const int polled = ::poll(&ready, 1, 1000);
+        if (polled < 0 && errno != EINTR) break;
+        if (polled > 0) {
+            const ssize_t got = ::read(reader.get(), buffer.data(), buffer.size());
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) break;
+            pending.append(buffer.data(), static_cast<std::size_t>(got));
+            for (std::size_t end = pending.find('\n', start); end != std::string::npos;
+                 end = pending.find('\n', start)) {
+                auto message = parse_worker_line(std::string_view(pending).substr(start, end - start));
+                start = end + 1;
+                if (!message) {
+                    // A worker that says something malformed is not listened to any more.
+                    outcome = fail(message.error());
+                    stop_reading = true;
+                    break;
+                }
+                if (message->kind == WorkerMessage::Kind::progress) {
+                    if (on_progress) on_progress(message->progress);
+                } else if (!outcome) {
+                    outcome = message->kind == WorkerMessage::Kind::result
+                                  ? Result<json::Value>(std::move(message->result))
+                                  : Result<json::Value>(fail(message->error));
+                }
+            }
+            pending.erase(0, start);
+            start = 0;
+            if (pending.size() > kMaxWorkerLineBytes) {
+                outcome = fail(ErrorCode::too_large, "worker message: too long");
+                stop_reading = true;
             }
         }
-        if (pending.size() > kMaxWorkerLineBytes) {
-            outcome = fail(ErrorCode::too_large, "worker message: too long");
-            (void)::kill(child, SIGKILL);
-            break;
+        // Whatever the worker started may hold the pipe open after it exits: once it is gone,
+        // everything of its uid goes too, and the pipe ends.
+        if (!exited && ::waitpid(child, &status, WNOHANG) == child) {
+            exited = true;
+            kill_everything_of(uid);
         }
     }
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0) {
+    (void)::kill(child, SIGKILL);
+    while (!exited && ::waitpid(child, &status, 0) < 0) {
         if (errno != EINTR) return fail(Error::from_errno(errno, "waiting for the store worker"));
     }
+    kill_everything_of(uid);
     if (outcome && !*outcome) return *outcome;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         const std::string how = WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
@@ -218,5 +275,7 @@ Result<json::Value> run_worker(uid_t uid, const std::function<int(int)>& work, c
     if (!outcome) return fail(ErrorCode::internal, "the store worker reported no result");
     return *outcome;
 }
+
+std::string printable(std::string text) { return printable_text(std::move(text)); }
 
 }  // namespace bulkhead::appstore

@@ -36,7 +36,12 @@ std::string error_line(const Error& error);
 // One line (without its newline): {"progress": {...}}, {"result": {...}} or {"error": {...}}.
 Result<WorkerMessage> parse_worker_line(std::string_view line);
 
-// Runs `work` in the worker as `uid` (gid the same number). `work` writes its lines to the
+// `text` with control characters (C0, DEL, C1) replaced by '?': worker text is printed by root.
+std::string printable(std::string text);
+
+// Runs `work` in the worker as `uid` (gid the same number), in a session of its own, with
+// /dev/null for its standard descriptors. When it ends (or says something malformed), every
+// process of `uid` is killed, so nothing it started outlives it. `work` writes its lines to the
 // descriptor it is given and returns the worker's exit status; the parent passes progress to
 // `on_progress` and returns the result object, or the worker's error, or why it stopped.
 Result<json::Value> run_worker(uid_t uid, const std::function<int(int)>& work, const Progress& on_progress);

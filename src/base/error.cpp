@@ -47,4 +47,11 @@ Error Error::from_errno(int errno_value, std::string_view context) {
     return Error{code, std::move(message)};
 }
 
+std::optional<ErrorCode> error_code_from_name(std::string_view name) noexcept {
+    for (int code = 0; code <= static_cast<int>(ErrorCode::integrity); ++code) {
+        if (error_code_name(static_cast<ErrorCode>(code)) == name) return static_cast<ErrorCode>(code);
+    }
+    return std::nullopt;
+}
+
 }  // namespace bulkhead

@@ -1,6 +1,7 @@
 // The one project-wide error type: a stable code for programs and a message for people.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,9 @@ std::string_view errno_description(int errno_value) noexcept;
 
 // Stable, lower-case names used in --json output and logs.
 std::string_view error_code_name(ErrorCode code) noexcept;
+
+// The code with that name, if there is one.
+std::optional<ErrorCode> error_code_from_name(std::string_view name) noexcept;
 
 struct Error {
     ErrorCode code;

@@ -2,6 +2,7 @@
 // read strictly, and a worker that dies or lies is an error, never a result.
 #include "appstore/worker.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -81,6 +82,46 @@ TEST_F(Worker, RunsAsTheStoreUidWithNoWayBack) {
     EXPECT_FALSE(result->find("reads_shadow")->as_bool());
     ASSERT_EQ(seen.size(), 1U);
     EXPECT_EQ(seen[0].stage, "refresh");
+}
+
+TEST_F(Worker, HasNoTerminalAndLeavesNothingRunning) {
+    int holder[2] = {};
+    ASSERT_EQ(::pipe(holder), 0);
+    auto result = run_worker(kDefaultWorkerUid,
+                             [&](int fd) {
+                                 // A process of its own that keeps the worker's pipe open and would run on.
+                                 if (::fork() == 0) {
+                                     ::close(holder[0]);
+                                     for (;;) ::pause();
+                                 }
+                                 const bool own_session = ::getsid(0) == ::getpid();
+                                 const bool no_terminal = ::open("/dev/tty", O_RDWR | O_CLOEXEC) < 0;
+                                 char link[64] = {};
+                                 const bool output_is_null = ::readlink("/proc/self/fd/2", link, sizeof link - 1) > 0 &&
+                                                             std::string(link) == "/dev/null";
+                                 const json::Value answer =
+                                     json::sorted_object({{"own_session", json::Value(own_session)},
+                                                          {"no_terminal", json::Value(no_terminal)},
+                                                          {"output_is_null", json::Value(output_is_null)}});
+                                 return write_all(fd, result_line(answer), "pipe") ? 0 : 1;
+                             },
+                             {});
+    ::close(holder[1]);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_TRUE(result->find("own_session")->as_bool());
+    EXPECT_TRUE(result->find("no_terminal")->as_bool());
+    EXPECT_TRUE(result->find("output_is_null")->as_bool());
+    // The left-behind process was killed with the worker: its end of `holder` is closed.
+    char byte = 0;
+    EXPECT_EQ(::read(holder[0], &byte, 1), 0);
+    ::close(holder[0]);
+}
+
+TEST(WorkerText, ControlCharactersAreNotPrinted) {
+    EXPECT_EQ(printable("a\x1b[2Jb\rc\x7f d\xc2\x9b e \xc3\xa9"), "a?[2Jb?c? d? e \xc3\xa9");
+    auto error = parse_worker_line(R"({"error":{"code":"io","message":"bad\u001b]0;title\u0007"}})");
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->error.message, "bad?]0;title?");
 }
 
 TEST_F(Worker, ErrorsDeathsAndSilenceAreNotResults) {

@@ -234,6 +234,12 @@ TEST_F(AppStore, InstallRunUpdateAndGoBackKeepingData) {
     dir.write("mirror/hello-data-1.0-1-any.pkg.tar.zst", genuine);
     config = good_config;
 
+    // An app added by hand is never replaced by the store.
+    ASSERT_EQ(app({"add", definition}).exit_code, 0);
+    const auto foreign = store({"install", "hello", "--as", name});
+    EXPECT_EQ(foreign.exit_code, 1);
+    EXPECT_NE(foreign.err.find("did not come from the app store"), std::string::npos) << foreign.err;
+
     // The older version, named; JSON progress events on stderr (not a terminal).
     const auto installed = store({"install", "hello=1.0-1", "--as", local, "--json"});
     ASSERT_EQ(installed.exit_code, 0) << installed.out << installed.err;
