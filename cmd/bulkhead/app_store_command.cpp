@@ -214,10 +214,18 @@ appstore::Progress progress_printer(bool json) {
         }
         std::string bar;
         if (event.total > 0) {
-            const std::uint64_t filled = std::min<std::uint64_t>(30, event.done * 30 / event.total);
+            // The numbers come from the worker: in floating point, so no product can overflow.
+            const std::uint64_t done = std::min(event.done, event.total);
+            const double fraction = static_cast<double>(done) / static_cast<double>(event.total);
+            const auto filled = std::min<std::size_t>(30, static_cast<std::size_t>(fraction * 30));
             bar = "[" + std::string(filled, '#') + std::string(30 - filled, ' ') + "] " +
-                  std::to_string(event.done * 100 / event.total) + "%  " + std::to_string(event.done >> 10) + "/" +
-                  std::to_string(event.total >> 10) + " KiB";
+                  std::to_string(static_cast<int>(fraction * 100)) + "%";
+            // Downloads count bytes; unpacking counts packages, the image one step.
+            if (event.stage == "download") {
+                bar += "  " + std::to_string(done >> 10) + "/" + std::to_string(event.total >> 10) + " KiB";
+            } else if (event.stage == "unpack") {
+                bar += "  " + std::to_string(done) + "/" + std::to_string(event.total) + " packages";
+            }
         }
         (void)std::fprintf(stderr, "\r\033[K%-7s %.40s %s", event.stage.c_str(), event.item.c_str(), bar.c_str());
         (void)std::fflush(stderr);

@@ -76,11 +76,12 @@ Result<BuiltImage> build_app_image(AppStore& store, std::string_view app, const 
     // The tree was private while it was built; in the image its root is the VM's "/", which the
     // app's user must be able to enter.
     if (::chmod(tree.c_str(), 0755) != 0) return clean_up(Error::from_errno(errno, "opening " + tree));
-    if (progress) progress({"image", std::string(app), 0, 0});
+    if (progress) progress({"image", std::string(app), 0, 1});
     auto built = run_program_checked(
         {mkfs_erofs, "--quiet", "--all-root", "-T0", "-U", image_uuid(app, prepared->manifest.version), image, tree},
         {.as = std::nullopt, .inherit = {}, .view = -1, .timeout_seconds = 3600});
     if (!built) return clean_up(built.error());
+    if (progress) progress({"image", std::string(app), 1, 1});
     fs::remove_all(tree, ignored);
     if (ignored) return clean_up({ErrorCode::io, "removing " + tree + ": " + ignored.message()});
     return BuiltImage{std::move(prepared).value(), image};

@@ -207,6 +207,7 @@ Result<PreparedApp> AppStore::prepare(std::string_view app, const std::optional<
         checked.push_back({&package, std::move(**info), std::move(metadata).value()});
     }
 
+    std::uint64_t unpacked = 0;  // packages, for the progress of building the tree
     for (const auto& [package, info, metadata] : checked) {
         // Any mirror will do: what counts is that the bytes match the targets metadata.
         std::vector<std::string> tried;
@@ -234,7 +235,7 @@ Result<PreparedApp> AppStore::prepare(std::string_view app, const std::optional<
             }
             file = std::move(fetched).value();
         }
-        if (progress) progress({"unpack", package->file, 0, 0});
+        if (progress) progress({"unpack", package->file, unpacked++, checked.size()});
         (*writer)->set_package(package->file);
         auto read = archpkg::read_package_file(*file, {}, writer->get());
         // A mirror's copy is not kept; the repository's own copy stays in the cache.

@@ -185,8 +185,13 @@ Result<RepoPackage> parse_desc(std::string_view text) {
         }
         package.has_md5 = true;
     }
-    if (seen.contains("PGPSIG") && !is_base64(package.pgp_signature)) {
-        return fail(ErrorCode::parse, "desc %PGPSIG% is not base64");
+    if (seen.contains("PGPSIG")) {
+        auto signature = is_base64(package.pgp_signature) ? base64_decode(package.pgp_signature)
+                                                          : Result<std::string>(fail(ErrorCode::parse, ""));
+        if (!signature || signature->size() > kMaxSignatureBytes) {
+            return fail(ErrorCode::parse, "desc %PGPSIG% is not base64 of at most 16 KiB");
+        }
+        package.pgp_signature = std::move(signature).value();
     }
     for (const auto& [text_value, target, what] :
          {std::tuple{&compressed_size, &package.compressed_size, "desc %CSIZE%"},

@@ -16,6 +16,8 @@ namespace bulkhead::archpkg {
 
 inline constexpr std::size_t kMaxDescBytes = 1U << 20U;
 inline constexpr std::size_t kMaxFilesListBytes = std::size_t{64} << 20U;
+// A detached OpenPGP signature (a few hundred bytes in practice).
+inline constexpr std::size_t kMaxSignatureBytes = std::size_t{16} << 10U;
 
 struct RepoPackage {
     std::string file_name;  // the package file's name in the repository directory
@@ -28,7 +30,7 @@ struct RepoPackage {
     std::uint64_t installed_size = 0;
     std::string sha256;  // 32 raw bytes of the package file's sha256
     bool has_md5 = false;
-    std::string pgp_signature;  // base64 of the detached signature, when the database embeds it
+    std::string pgp_signature;  // the detached signature (decoded), when the database embeds it
     std::string url;
     std::vector<std::string> licenses;
     std::string arch;

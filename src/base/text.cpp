@@ -99,4 +99,32 @@ std::string valid_utf8(std::string_view bytes) {
     return out;
 }
 
+Result<std::string> base64_decode(std::string_view text) {
+    static constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (text.size() % 4 != 0) return fail(ErrorCode::parse, "base64 text is not a multiple of 4 characters");
+    std::size_t padding = 0;
+    while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') ++padding;
+    const std::string_view digits = text.substr(0, text.size() - padding);
+    std::string out;
+    out.reserve(text.size() / 4 * 3);
+    std::uint32_t bits = 0;
+    int pending = 0;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        const std::size_t value = kAlphabet.find(digits[i]);
+        if (value == std::string_view::npos) {
+            return fail(ErrorCode::parse, "invalid base64 character at position " + std::to_string(i));
+        }
+        bits = (bits << 6U) | static_cast<std::uint32_t>(value);
+        pending += 6;
+        if (pending >= 8) {
+            pending -= 8;
+            out += static_cast<char>((bits >> static_cast<unsigned>(pending)) & 0xffU);
+        }
+    }
+    if ((bits & ((1U << static_cast<unsigned>(pending)) - 1U)) != 0) {
+        return fail(ErrorCode::parse, "base64 text has non-zero padding bits");
+    }
+    return out;
+}
+
 }  // namespace bulkhead

@@ -33,4 +33,8 @@ std::string concat(std::initializer_list<std::string_view> pieces);
 // Decodes hex (either case, even length, nothing else); fails with a parse error otherwise.
 Result<std::string> hex_decode(std::string_view text);
 
+// Decodes standard base64 (RFC 4648 section 4) strictly: padded to a multiple of 4, no
+// whitespace, and unused bits of the last character zero, so each byte string has one encoding.
+Result<std::string> base64_decode(std::string_view text);
+
 }  // namespace bulkhead

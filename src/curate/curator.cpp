@@ -74,6 +74,23 @@ Result<std::vector<std::string>> read_links(const std::string& attestations_dir,
     return links;
 }
 
+// The packager's detached signature: FILE.sig beside the package, or the one the database
+// embeds; when both are there they must be the same bytes. Recorded and published, not
+// verified: trust comes from TUF and the rebuilders, not from the packager's key.
+Result<std::string> read_signature(const std::string& package_path, const archpkg::RepoPackage& listed,
+                                   std::string_view repository) {
+    const std::string path = package_path + ".sig";
+    std::error_code error;
+    if (!fs::exists(fs::symlink_status(path, error))) return listed.pgp_signature;
+    auto file = read_file_bounded(path, archpkg::kMaxSignatureBytes);
+    if (!file) return fail(file.error());
+    if (!listed.pgp_signature.empty() && *file != listed.pgp_signature) {
+        return fail(ErrorCode::integrity,
+                    concat({path, " is not the signature ", repository, ".db lists for ", listed.file_name}));
+    }
+    return file;
+}
+
 Result<PatchEvidence> judge_recipe(const std::string& recipes_dir, const archpkg::Package& package) {
     PatchEvidence unknown;
     unknown.pkgbuild_sha256 = package.build.pkgbuild_sha256;
@@ -135,6 +152,13 @@ json::Value package_custom(const CurateRequest& request, const CuratedPackage& c
                                        {"repository", text(curated.repository)},
                                        {"snapshot", text(request.snapshot)},
                                        {"urls", texts(curated.urls)}});
+    auto signature =
+        curated.signature.empty()
+            ? json::Value()
+            : json::sorted_object(
+                  {{"target", text(signature_target(curated.file_name))},
+                   {"sha256", text(hex_encode(crypto::digest(crypto::HashAlgorithm::sha256, curated.signature)))},
+                   {"verified", json::Value(false)}});
     auto reproducibility =
         json::sorted_object({{"threshold", integer(static_cast<std::int64_t>(request.rebuilders.threshold))},
                              {"keyids", texts(policy_keyids(request.rebuilders))},
@@ -148,6 +172,7 @@ json::Value package_custom(const CurateRequest& request, const CuratedPackage& c
                                                                  {"origin", std::move(origin)},
                                                                  {"buildinfo", std::move(buildinfo)},
                                                                  {"patchless", patch_value(curated.patches)},
+                                                                 {"upstream_signature", std::move(signature)},
                                                                  {"reproducibility", std::move(reproducibility)}})}});
 }
 
@@ -209,6 +234,7 @@ Result<void> check_database_agrees(const archpkg::RepoPackage& listed, const arc
 }  // namespace
 
 std::string package_target(std::string_view file_name) { return concat({"packages/", file_name}); }
+std::string signature_target(std::string_view file_name) { return concat({"signatures/", file_name, ".sig"}); }
 std::string closure_target(std::string_view app, std::string_view version) {
     return concat({"apps/", app, "/", version, "/closure.json"});
 }
@@ -279,6 +305,9 @@ Result<CuratedApp> curate_app(const CurateRequest& request) {
         // the ones the package declares itself.
         if (auto same = check_database_agrees(listed, *package, member.repository); !same) return fail(same.error());
         curated.package = std::move(package).value();
+        auto signature = read_signature(curated.file_path, listed, member.repository);
+        if (!signature) return fail(signature.error());
+        curated.signature = std::move(signature).value();
         auto patches = judge_recipe(request.recipes_dir, curated.package);
         if (!patches) return fail(patches.error());
         curated.patches = std::move(patches).value();
@@ -340,6 +369,13 @@ Result<void> stage_app(tuf_repo::Repository& repository, const CurateRequest& re
                             concat({package_target(curated.file_name),
                                     " is already published with other contents; a published package never changes"}));
             }
+            const auto* signed_before = targets->find(signature_target(curated.file_name));
+            if (signed_before != nullptr &&
+                listed_sha256(*signed_before) !=
+                    hex_encode(crypto::digest(crypto::HashAlgorithm::sha256, curated.signature))) {
+                return fail(ErrorCode::invalid_argument,
+                            concat({signature_target(curated.file_name), " is already published with other contents"}));
+            }
         }
         for (const auto& [path, info] : targets->as_object()) {
             if (!path.starts_with(prefix) || !path.ends_with("/closure.json")) continue;
@@ -358,6 +394,14 @@ Result<void> stage_app(tuf_repo::Repository& repository, const CurateRequest& re
                                       package_custom(request, curated), std::string("targets"));
             !added) {
             return fail(added.error());
+        }
+        if (!curated.signature.empty()) {
+            if (auto added =
+                    repository.add_target(signature_target(curated.file_name), tuf_repo::TargetBytes{curated.signature},
+                                          std::nullopt, std::string("targets"));
+                !added) {
+                return fail(added.error());
+            }
         }
         for (std::size_t i = 0; i < curated.counted_links.size(); ++i) {
             const auto path = attest::attestation_target(curated.file_name, curated.counted_keyids[i]);

@@ -7,6 +7,7 @@
 //   packages/FILE                        the package, custom "archpkg" (origin, buildinfo,
 //                                        patchless verdict, reproducibility)
 //   attestations/FILE/KEYID8.link        each counted rebuilder link
+//   signatures/FILE.sig                  the packager's detached signature, when there is one
 //   apps/APP/VERSION/closure.json        the closure manifest, custom "app"
 //   apps/APP/versions.json               every published version of the app, newest last
 #pragma once
@@ -57,6 +58,7 @@ struct CuratedPackage {
     attest::ReproducibilityEvidence reproducibility;
     std::vector<std::string> counted_links;  // link texts, one per agreeing rebuilder
     std::vector<std::string> counted_keyids;
+    std::string signature;  // the packager's detached OpenPGP signature, if the snapshot has one
 };
 
 struct CuratedApp {
@@ -76,6 +78,7 @@ Result<void> stage_app(tuf_repo::Repository& repository, const CurateRequest& re
 
 // Target paths.
 std::string package_target(std::string_view file_name);
+std::string signature_target(std::string_view file_name);
 std::string closure_target(std::string_view app, std::string_view version);
 std::string versions_target(std::string_view app);
 

@@ -292,7 +292,7 @@ TEST(RepoDesc, ReadsWhatRepoAddWrites) {
     EXPECT_EQ(package->installed_size, 23U);
     EXPECT_EQ(hex_encode(package->sha256), "5c59556481fd7cb555ed06ae05073d024967b0b97f4437aa4185089ae2b55fd0");
     EXPECT_TRUE(package->has_md5);
-    EXPECT_EQ(package->pgp_signature, "iHUEABYKAB0WIQQ=");
+    EXPECT_EQ(package->pgp_signature, std::string("\x88\x75\x04\x00\x16\x0a\x00\x1d\x16\x21\x04", 11));
     EXPECT_EQ(package->licenses, (std::vector<std::string>{"MIT", "Apache-2.0"}));
     EXPECT_EQ(package->depends.size(), 2U);
     EXPECT_EQ(package->optional_depends.front().dependency.name, "demo-extra");

@@ -36,3 +36,21 @@ TEST(Text, Concat) {
 
 }  // namespace
 }  // namespace bulkhead
+
+namespace bulkhead {
+namespace {
+
+TEST(Base64, DecodesStrictly) {
+    EXPECT_EQ(base64_decode("").value(), "");
+    EXPECT_EQ(base64_decode("Zg==").value(), "f");
+    EXPECT_EQ(base64_decode("Zm8=").value(), "fo");
+    EXPECT_EQ(base64_decode("Zm9v").value(), "foo");
+    EXPECT_EQ(base64_decode("Zm9vYmFy").value(), "foobar");
+    EXPECT_EQ(base64_decode("+/+/").value(), "\xfb\xff\xbf");
+    for (const char* bad : {"Zg", "Zg=", "Zm9v\n", "Z m9", "Zh==", "Zm9=a===", "Zg=a", "====", "Zm-v", "Zm_v"}) {
+        EXPECT_FALSE(base64_decode(bad)) << bad;
+    }
+}
+
+}  // namespace
+}  // namespace bulkhead

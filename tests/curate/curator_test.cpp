@@ -5,8 +5,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
+#include "archpkg/repo_db.hpp"
 #include "archpkg/sample_packages.hpp"
 #include "attest/link.hpp"
 #include "base/text.hpp"
@@ -20,6 +23,9 @@ namespace fs = std::filesystem;
 using tuf_repo::testing::key_set;
 using tuf_repo::testing::new_key;
 using tuf_repo::testing::tree_picture;
+
+// Not a real OpenPGP signature: the curator records and publishes it, it does not verify it.
+const std::string kLibSignature = std::string("\x88\x75\x04\x00\x16\x0a\x00\x1d", 8) + "signature of demo-lib";
 
 struct Rebuilder {
     crypto::PrivateKey private_key;
@@ -58,6 +64,8 @@ protected:
                 fs::copy_file(package, copy);
                 argv.push_back(copy.string());
             }
+            // demo-lib comes with its packager's detached signature, which repo-add embeds.
+            mirror.write("pool/" + samples.lib.filename().string() + ".sig", kLibSignature);
             const auto added = testing::run_process(argv);
             EXPECT_EQ(added.exit_code, 0) << added.err;
             // The app's recipe, with the .SRCINFO makepkg itself derives from it.
@@ -197,6 +205,28 @@ TEST_F(CuratorTest, PublishesAnAppVersionThatATufClientReads) {
     EXPECT_EQ(archpkg->find("buildinfo")->find("pkgbuild_sha256")->as_string(),
               hex_encode(crypto::digest(crypto::HashAlgorithm::sha256, testing::kAppPkgbuild)));
     EXPECT_EQ(archpkg->find("reproducibility")->find("agreeing")->as_array().size(), 2U);
+    EXPECT_TRUE(archpkg->find("upstream_signature")->is_null());
+    // demo-lib's signature: in the database and beside the file, the same bytes, published.
+    const auto lib_file = world_->samples.lib.filename().string();
+    auto database = archpkg::read_repo_database_file((world_->mirror.path() / "extra.db").string());
+    ASSERT_TRUE(database);
+    const auto listed = std::find_if(database->packages.begin(), database->packages.end(),
+                                     [](const auto& package) { return package.name == "demo-lib"; });
+    ASSERT_NE(listed, database->packages.end());
+    EXPECT_EQ(listed->pgp_signature, kLibSignature);  // repo-add's base64, decoded by us
+    const auto* lib_signature = targets->signed_part.find("targets")
+                                    ->find(package_target(lib_file))
+                                    ->find("custom")
+                                    ->find("archpkg")
+                                    ->find("upstream_signature");
+    ASSERT_TRUE(lib_signature != nullptr && lib_signature->is_object());
+    EXPECT_EQ(lib_signature->find("target")->as_string(), signature_target(lib_file));
+    EXPECT_FALSE(lib_signature->find("verified")->as_bool());
+    auto signature = client.download(signature_target(lib_file));
+    ASSERT_TRUE(signature) << signature.error().message;
+    EXPECT_EQ(*signature, kLibSignature);
+    EXPECT_EQ(lib_signature->find("sha256")->as_string(),
+              hex_encode(crypto::digest(crypto::HashAlgorithm::sha256, kLibSignature)));
 
     // The same version again is a no-op; a different closure under the same version is refused.
     const auto published_picture = tree_picture(repo_dir());
@@ -220,6 +250,17 @@ TEST_F(CuratorTest, RefusesATamperedMirror) {
     tampered.repositories.front().package_dir = pool.str();
     // Recompressed, it has another size, the cheap check before any reading.
     expect_refused_unchanged(tampered, ErrorCode::integrity, "extra.db lists");
+}
+
+TEST_F(CuratorTest, RefusesASignatureFileThatIsNotTheDatabases) {
+    auto swapped = request();
+    testing::TempDir pool;
+    for (const auto& entry : fs::directory_iterator(world_->mirror.path() / "pool")) {
+        fs::copy_file(entry.path(), pool.path() / entry.path().filename());
+    }
+    pool.write(world_->samples.lib.filename().string() + ".sig", "another signature");
+    swapped.repositories.front().package_dir = pool.str();
+    expect_refused_unchanged(swapped, ErrorCode::integrity, "is not the signature extra.db lists");
 }
 
 TEST_F(CuratorTest, RefusesADatabaseThatMisstatesAPackage) {
