@@ -254,6 +254,7 @@ Result<PreparedApp> AppStore::prepare(std::string_view app, const std::optional<
         }
     }
     if (auto finished = (*writer)->finish(); !finished) return fail(finished.error());
+    if (progress) progress({"unpack", std::string(app), unpacked, checked.size()});
     return prepared;
 }
 

@@ -261,9 +261,16 @@ TEST_F(AppStore, InstallRunUpdateAndGoBackKeepingData) {
     run_once("run 1 by version 1.0: greetings from a package");
 
     // The newest version; the app's data stays.
-    const auto updated = store({"update", local});
+    // On a terminal (util-linux's `script` gives it one), progress is drawn as bars in place.
+    const std::string command = kBin + "/bulkhead app --socket " + (dir.path() / "run/bulkheadd.sock").string() +
+                                " update " + local + " --config " + config;
+    const auto updated =
+        testing::run_process({"/usr/bin/script", "--quiet", "--return", "--command", command, "/dev/null"});
     ASSERT_EQ(updated.exit_code, 0) << updated.out << updated.err;
     EXPECT_NE(updated.out.find("installed " + local + " 2.0-1 (3 packages"), std::string::npos) << updated.out;
+    EXPECT_NE(updated.out.find("\r\033[Kdownload"), std::string::npos) << updated.out;
+    EXPECT_NE(updated.out.find("] 100%  3/3 packages"), std::string::npos) << updated.out;
+    EXPECT_EQ(updated.out.find("bulkhead.progress/1"), std::string::npos) << updated.out;
     const auto listed = store({"versions", "hello", "--as", local, "--json"});
     EXPECT_EQ(Json::parse(listed.out)["installed"], "2.0-1");
     run_once("run 2 by version 2.0: greetings from a package");
