@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# 29 targets: 20 s each keeps the whole run well under an hour on 2 cores (more: BULKHEAD_FUZZ_SECONDS).
+# 30 targets: 20 s each keeps the whole run well under an hour on 2 cores (more: BULKHEAD_FUZZ_SECONDS).
 FUZZ_SECONDS=${BULKHEAD_FUZZ_SECONDS:-20}
 jobs=$(nproc)
 step() { printf '\n==== %s\n' "$*"; }

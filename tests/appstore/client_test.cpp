@@ -272,6 +272,51 @@ TEST_F(AppStoreTest, AppliesTheClientsOwnRebuilderPolicy) {
         << untrusted.error().message;
 }
 
+TEST_F(AppStoreTest, RefusesWhenATrustedRebuilderDisagrees) {
+    // A copy of the repository in which the third rebuilder (trusted by the client) reports other
+    // hashes for demo-lib: its link is published and named among the rebuilders of the file.
+    fs::copy(world_->path("repo"), scratch_.path() / "repo", fs::copy_options::recursive);
+    auto repository = tuf_repo::Repository::open((scratch_.path() / "repo").string(), tuf::now());
+    ASSERT_TRUE(repository);
+    const std::string file = "demo-lib-1.4-1-x86_64.pkg.tar.zst";
+    auto envelope = repository->envelope("targets");
+    ASSERT_TRUE(envelope);
+    json::Value custom = *envelope->signed_part.find("targets")->find("packages/" + file)->find("custom");
+    auto& reproducibility = custom.as_object().front().second.as_object();
+    for (auto& [key, value] : reproducibility) {
+        if (key == "reproducibility") {
+            for (auto& [field, list] : value.as_object()) {
+                if (field == "agreeing") list.as_array().emplace_back(world_->rebuilders[2].key.keyid);
+            }
+        }
+    }
+    attest::LinkRequest request;
+    request.products = {{file,
+                         {crypto::digest(crypto::HashAlgorithm::sha256, "another build"),
+                          crypto::digest(crypto::HashAlgorithm::sha512, "another build")}}};
+    ASSERT_TRUE(repository->add_target("packages/" + file,
+                                       tuf_repo::TargetFilePath{world_->path("pool/" + file).string()}, custom,
+                                       std::string("targets")));
+    ASSERT_TRUE(repository->add_target(
+        attest::attestation_target(file, world_->rebuilders[2].key.keyid),
+        tuf_repo::TargetBytes{attest::make_link(request, world_->rebuilders[2].private_key).value()}, std::nullopt,
+        std::string("targets")));
+    ASSERT_TRUE(repository->commit());
+    ASSERT_TRUE(repository->sign(world_->targets_key, {}));
+    auto published = repository->publish({&world_->snapshot_key}, {&world_->timestamp_key});
+    ASSERT_TRUE(published) << published.error().message;
+
+    auto disagreeing = config();
+    disagreeing.metadata_url = "file://" + (scratch_.path() / "repo/published/metadata/").string();
+    disagreeing.targets_url = "file://" + (scratch_.path() / "repo/published/targets/").string();
+    disagreeing.use_package_mirrors = false;
+    auto refused = prepare(disagreeing, "demo-app");
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::integrity) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("disagree"), std::string::npos) << refused.error().message;
+    EXPECT_TRUE(fs::is_empty(last_tree_));
+}
+
 TEST_F(AppStoreTest, RefusesATamperedMirrorAndFallsBackToTheRepository) {
     const auto lib_file = world_->path("public/demo-lib-1.4-1-x86_64.pkg.tar.zst");
     const auto genuine = testing::read_whole_file(lib_file);
