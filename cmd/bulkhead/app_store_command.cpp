@@ -3,14 +3,11 @@
 // that handles the network or untrusted bytes runs in the store's unprivileged worker
 // (appstore/worker.hpp).
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -23,6 +20,7 @@
 
 #include "apps/definition.hpp"
 #include "apps/image_import.hpp"
+#include "apps/installer.hpp"
 #include "apps/registry.hpp"
 #include "appstore/app_image.hpp"
 #include "appstore/config.hpp"
@@ -77,17 +75,6 @@ Result<std::string> read_trusted_file(const std::string& path, std::size_t max_b
     return read_fd_bounded(fd.get(), max_bytes, path);
 }
 
-bool account_exists(uid_t uid) {
-    passwd user{};
-    group group_entry{};
-    std::array<char, 16384> buffer{};
-    passwd* user_found = nullptr;
-    group* group_found = nullptr;
-    ::getpwuid_r(uid, &user, buffer.data(), buffer.size(), &user_found);
-    ::getgrgid_r(uid, &group_entry, buffer.data(), buffer.size(), &group_found);
-    return user_found != nullptr || group_found != nullptr;
-}
-
 Result<Store> load_store(const std::string& path) {
     auto text = read_trusted_file(path, appstore::kMaxStoreConfigBytes);
     if (!text) return fail(text.error());
@@ -116,7 +103,7 @@ Result<Store> load_store(const std::string& path) {
         return fail(ErrorCode::invalid_argument,
                     "worker_uid " + std::to_string(store.config.worker_uid) + " is in the range reserved for apps");
     }
-    if (account_exists(store.config.worker_uid)) {
+    if (apps::account_exists(store.config.worker_uid)) {
         return fail(ErrorCode::invalid_argument,
                     "worker_uid " + std::to_string(store.config.worker_uid) +
                         " belongs to an account; the store's worker needs a uid of its own");

@@ -25,18 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool account_exists(uid_t uid) {
-    // getpwuid_r/getgrgid_r: the daemon is single-threaded, but the reentrant forms cost nothing.
-    passwd pw{};
-    group gr{};
-    std::array<char, 16384> buffer{};
-    passwd* pw_found = nullptr;
-    group* gr_found = nullptr;
-    ::getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &pw_found);
-    ::getgrgid_r(uid, &gr, buffer.data(), buffer.size(), &gr_found);
-    return pw_found != nullptr || gr_found != nullptr;
-}
-
 bool name_exists(const std::string& name) {
     passwd pw{};
     group gr{};
@@ -75,6 +63,18 @@ void delete_account(const HostTools& tools, const std::string& user) {
 }
 
 }  // namespace
+
+bool account_exists(uid_t uid) {
+    // getpwuid_r/getgrgid_r: the daemon is single-threaded, but the reentrant forms cost nothing.
+    passwd pw{};
+    group gr{};
+    std::array<char, 16384> buffer{};
+    passwd* pw_found = nullptr;
+    group* gr_found = nullptr;
+    ::getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &pw_found);
+    ::getgrgid_r(uid, &gr, buffer.data(), buffer.size(), &gr_found);
+    return pw_found != nullptr || gr_found != nullptr;
+}
 
 std::string app_dir(const std::string& state_dir, const std::string& name) { return state_dir + "/apps/" + name; }
 

@@ -6,6 +6,8 @@
 // no user and no file. The image is read with its owner's authority (apps/image_import.hpp).
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -44,6 +46,9 @@ Result<AppRecord> add_app(const std::string& state_dir, const std::string& defin
 Result<void> remove_app(const std::string& state_dir, const std::string& name, bool purge, const HostTools& tools = {});
 
 std::string app_dir(const std::string& state_dir, const std::string& name);
+
+// Whether a host user or group has this id.
+bool account_exists(uid_t uid);
 
 // Undoes adds that stopped half-way (bulkheadd killed, power lost): an app that a note in
 // STATE/pending names but the registry does not loses its host user, group and files, and
