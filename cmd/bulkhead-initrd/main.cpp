@@ -17,8 +17,10 @@
 #include <ctime>
 #include <exception>
 #include <string>
+#include <string_view>
 
 #include "base/file_io.hpp"
+#include "base/process.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
 #include "devmapper/devmapper.hpp"
@@ -36,6 +38,9 @@ using namespace bulkhead;
 constexpr int kDiskWaitMs = 15000;
 constexpr int kTpmWaitMs = 5000;
 constexpr const char* kTpmDevice = "/dev/tpmrm0";
+constexpr const char* kFloorReader = "/bin/bulkhead-tpm-floor";
+constexpr int kFloorReaderSeconds = 60;
+constexpr std::size_t kMaxReasonBytes = 512;
 constexpr const char* kNewRoot = "/sysroot";
 constexpr const char* kInit = "/sbin/bulkhead-init";
 
@@ -62,6 +67,16 @@ void must_mount(const char* source, const char* target, const char* type, unsign
     }
 }
 
+// The reader's stderr, bounded and without control characters, for the console.
+std::string printable_line(std::string_view text) {
+    if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    std::string line;
+    for (const char c : text.substr(0, kMaxReasonBytes)) {
+        line.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
+    }
+    return line;
+}
+
 std::uint64_t now_ms() {
     timespec now{};
     ::clock_gettime(CLOCK_MONOTONIC, &now);
@@ -83,22 +98,34 @@ Result<std::uint64_t> device_bytes(const std::string& device) {
 
 // The anti-rollback floor: an image older than one this machine has blessed (a lower security
 // version) is refused before its root is even looked at. There is no way around it from the
-// command line, which is signed, and none without a TPM.
+// command line, which is signed, and none without a TPM. The TPM is read through ESAPI by
+// kFloorReader, a dynamic program carried in this initramfs with its libraries (this /init is
+// static, and tpm2-tss exists only as shared libraries); this /init checks and interprets
+// the two values it reports itself.
 void check_floor(const initrd::BootArgs& args) {
     const std::uint64_t deadline = now_ms() + kTpmWaitMs;
-    UniqueFd tpm;
+    struct stat device {};
+    int found = -1;
     for (;;) {
-        tpm.reset(::open(kTpmDevice, O_RDWR | O_CLOEXEC));
-        if (tpm.valid() || errno != ENOENT || now_ms() > deadline) break;
+        found = ::stat(kTpmDevice, &device);
+        if (found == 0 || errno != ENOENT || now_ms() > deadline) break;
         timespec pause{0, 50L * 1000 * 1000};
         ::nanosleep(&pause, nullptr);
     }
-    if (!tpm.valid()) {
+    if (found != 0) {
         reboot_now(Error::from_errno(
-                       errno, std::string("opening the TPM (") + kTpmDevice + ") to check the anti-rollback floor")
+                       errno, std::string("finding the TPM (") + kTpmDevice + ") to check the anti-rollback floor")
                        .message);
     }
-    auto reading = tpm::read_floor(tpm.get());
+    RunOptions options;
+    options.timeout_seconds = kFloorReaderSeconds;
+    auto ran = run_program({kFloorReader}, options);
+    if (!ran) reboot_now("starting the anti-rollback floor reader: " + ran.error().message);
+    if (ran->exit_code != 0) {
+        reboot_now("reading the anti-rollback floor: " +
+                   (ran->err.empty() ? std::string("the reader failed") : printable_line(ran->err)));
+    }
+    auto reading = tpm::parse_floor_report(ran->out);
     if (!reading) reboot_now("reading the anti-rollback floor: " + reading.error().message);
     const std::string security = std::to_string(args.security_version);
     if (!reading->provisioned) {

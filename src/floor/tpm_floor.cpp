@@ -9,7 +9,6 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "base/text.hpp"
-#include "tpm/nv_read.hpp"
 
 namespace bulkhead::floor {
 
@@ -163,6 +162,14 @@ Result<tpm::FloorReading> TpmFloor::read() {
     auto base = context_->read_index(tpm::floor_base_index);
     if (!base) return fail(base.error());
     return tpm::interpret_floor(*counter, *base);
+}
+
+Result<std::string> TpmFloor::report() {
+    auto counter = context_->read_index(tpm::floor_counter_index);
+    if (!counter) return fail(counter.error());
+    auto base = context_->read_index(tpm::floor_base_index);
+    if (!base) return fail(base.error());
+    return tpm::floor_report(*counter, *base);
 }
 
 Result<tpm::FloorReading> TpmFloor::provision() {

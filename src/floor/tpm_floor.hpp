@@ -1,6 +1,6 @@
-// Provisions, reads and raises the anti-rollback floor in the TPM through ESAPI. The meaning of
-// the two NV indices (floor = counter - base) lives in tpm/floor_reading.hpp, shared with the
-// initrd's raw reader, so both decide alike.
+// Provisions, reads and raises the anti-rollback floor in the TPM through ESAPI, for the update
+// tool and for the initrd's floor reader (cmd/bulkhead-tpm-floor). The meaning of the two NV
+// indices (floor = counter - base) lives in tpm/floor_reading.hpp, so every reader decides alike.
 //
 // Provisioning is resumable: each step checks what a crash may have left and continues. The
 // floor only ever rises; raising it is one TPM2_NV_Increment per step, each atomic in the TPM.
@@ -40,6 +40,10 @@ public:
     // checks that existing indices have exactly the attributes this design depends on (an index
     // someone else defined at the same handle, say a writable one, is refused).
     Result<tpm::FloorReading> provision();
+
+    // The two reads as the initrd's floor reader reports them (tpm::floor_report), B above C
+    // included: the initrd interprets them itself.
+    Result<std::string> report();
 
     // Provisions if needed, then raises the floor to `security_version` if it is below; never
     // lowers it. Returns the floor afterwards.

@@ -85,6 +85,24 @@ Result<std::string> build_initrd(const ImageSpec& spec) {
     auto init = read_file_bounded(spec.initrd_init, kMaxProgramBytes);
     if (!init) return fail(init.error());
     if (auto added = cpio.add_file("init", *init, 0755); !added) return fail(added.error());
+    // More programs (the floor reader) with the libraries they need, at the same paths as here.
+    std::vector<std::pair<std::string, RootFile>> extra;  // {path in the archive, file}
+    std::vector<std::string> programs;
+    for (const RootFile& file : spec.initrd_files) {
+        extra.emplace_back(file.target.substr(1), file);
+        if (file.libraries) programs.push_back(file.source);
+    }
+    auto libraries = library_closure(programs);
+    if (!libraries) return fail(libraries.error());
+    for (const std::string& library : *libraries) {
+        extra.emplace_back(library.substr(1), RootFile{.source = library, .target = library, .mode = 0755});
+    }
+    for (const auto& [path, file] : extra) {
+        auto contents = read_file_bounded(file.source, kMaxProgramBytes);
+        if (!contents) return fail(contents.error());
+        if (auto parents = cpio.add_parent_directories(path); !parents) return fail(parents.error());
+        if (auto added = cpio.add_file(path, *contents, file.mode); !added) return fail(added.error());
+    }
     auto modules = initramfs::read_module_list(spec.initrd_modules);
     if (!modules) return fail(modules.error());
     if (auto added = initramfs::add_modules(cpio, spec.kernel_modules_dir, *modules); !added)

@@ -67,21 +67,11 @@ std::string find_library(const std::string& soname, const std::vector<std::strin
 
 }  // namespace
 
-Result<std::vector<std::string>> assemble_root(const ImageSpec& spec, const std::string& staging,
-                                               const std::string& objcopy,
-                                               const std::vector<std::string>& library_dirs) {
-    std::set<std::string> libraries;  // paths, both on the build machine and in the root
-    std::vector<std::string> pending;
-    for (const RootFile& file : spec.files) {
-        if (auto copied = copy_file(file.source, staging, file.target, file.mode); !copied) return fail(copied.error());
-        if (file.strip) {
-            if (auto stripped = run_program_checked({objcopy, "--strip-all", staging + file.target}); !stripped) {
-                return fail(stripped.error());
-            }
-        }
-        if (file.libraries) pending.push_back(file.source);
-    }
-    // The closure of DT_NEEDED, breadth first; each library once.
+Result<std::vector<std::string>> library_closure(const std::vector<std::string>& programs,
+                                                 const std::vector<std::string>& library_dirs) {
+    std::set<std::string> libraries;  // paths, both on the build machine and in the image
+    std::vector<std::string> pending = programs;
+    // The closure of DT_NEEDED; each library once.
     while (!pending.empty()) {
         const std::string next = pending.back();
         pending.pop_back();
@@ -108,9 +98,29 @@ Result<std::vector<std::string>> assemble_root(const ImageSpec& spec, const std:
             if (libraries.contains(library)) continue;
             if (libraries.size() >= kMaxLibraries) return fail(ErrorCode::too_large, "more than 1024 libraries");
             libraries.insert(library);
-            if (auto copied = copy_file(library, staging, library, 0755); !copied) return fail(copied.error());
             pending.push_back(library);
         }
+    }
+    return std::vector<std::string>(libraries.begin(), libraries.end());
+}
+
+Result<std::vector<std::string>> assemble_root(const ImageSpec& spec, const std::string& staging,
+                                               const std::string& objcopy,
+                                               const std::vector<std::string>& library_dirs) {
+    std::vector<std::string> programs;
+    for (const RootFile& file : spec.files) {
+        if (auto copied = copy_file(file.source, staging, file.target, file.mode); !copied) return fail(copied.error());
+        if (file.strip) {
+            if (auto stripped = run_program_checked({objcopy, "--strip-all", staging + file.target}); !stripped) {
+                return fail(stripped.error());
+            }
+        }
+        if (file.libraries) programs.push_back(file.source);
+    }
+    auto libraries = library_closure(programs, library_dirs);
+    if (!libraries) return fail(libraries.error());
+    for (const std::string& library : *libraries) {
+        if (auto copied = copy_file(library, staging, library, 0755); !copied) return fail(copied.error());
     }
     for (const RootTree& tree : spec.trees) {
         std::error_code error;
@@ -143,7 +153,7 @@ Result<std::vector<std::string>> assemble_root(const ImageSpec& spec, const std:
             return fail(Error::from_errno(errno, "creating the symlink " + path));
         }
     }
-    return std::vector<std::string>(libraries.begin(), libraries.end());
+    return std::move(*libraries);
 }
 
 }  // namespace bulkhead::image

@@ -69,6 +69,88 @@ Result<std::uint32_t> mode_of(const TomlReader& reader, const toml::node& node, 
     return mode;
 }
 
+// Each table of the list `key` in `section` (absent: none), at most kMaxEntries.
+template <class Each>
+Result<void> list_of_tables(const TomlReader& reader, const toml::table& section, std::string_view section_name,
+                            const char* key, Each&& each) {
+    const toml::node* node = section.get(key);
+    if (node == nullptr) return {};
+    const toml::array* list = node->as_array();
+    const std::string name = concat({section_name, ".", key});
+    if (list == nullptr || list->size() > kMaxEntries)
+        return reader.error(*node, name, "must be a list of at most 4096 tables");
+    for (const toml::node& item : *list) {
+        const toml::table* table = item.as_table();
+        if (table == nullptr) return reader.error(item, name, "entries must be tables");
+        if (auto read = each(*table, name); !read) return read;
+    }
+    return {};
+}
+
+Result<std::string> target_of(const TomlReader& reader, const toml::table& table, const std::string& name) {
+    auto target = required_text(reader, table, name + ".", "target");
+    if (!target) return fail(target.error());
+    if (!root_path(*target)) {
+        return reader.error(*table.get("target"), name + ".target",
+                            "must be an absolute path without '.', '..' or '//'");
+    }
+    return target;
+}
+
+// A file entry of [root] or [initrd]: a program or data file, with its libraries if asked.
+Result<RootFile> file_entry(const TomlReader& reader, const toml::table& table, const std::string& name,
+                            const std::string& base_dir) {
+    if (auto known = reader.only(table, name, {"source", "target", "mode", "libraries", "strip"}); !known) {
+        return fail(known.error());
+    }
+    RootFile file;
+    auto source_path = required_text(reader, table, name + ".", "source");
+    if (!source_path) return fail(source_path.error());
+    file.source = resolve(base_dir, *source_path);
+    auto target = target_of(reader, table, name);
+    if (!target) return fail(target.error());
+    file.target = std::move(*target);
+    const toml::node* mode = table.get("mode");
+    if (mode == nullptr) return reader.error(name + ".mode", "is required");
+    auto bits = mode_of(reader, *mode, name + ".mode");
+    if (!bits) return fail(bits.error());
+    file.mode = *bits;
+    for (const auto& [key, field] : {std::pair{"libraries", &file.libraries}, std::pair{"strip", &file.strip}}) {
+        if (const toml::node* node = table.get(key)) {
+            const auto* flag = node->as_boolean();
+            if (flag == nullptr) return reader.error(*node, name + "." + key, "must be true or false");
+            *field = flag->get();
+        }
+    }
+    return file;
+}
+
+// [initrd]: its /init and more files.
+Result<void> read_initrd(const TomlReader& reader, const toml::table& document, const std::string& base_dir,
+                         ImageSpec& spec) {
+    Result<void> problem;
+    const toml::table* initrd = table_at(reader, document, "initrd", problem);
+    if (initrd == nullptr) return problem;
+    if (auto known = reader.only(*initrd, "initrd", {"init", "files"}); !known) return known;
+    auto init = required_text(reader, *initrd, "initrd.", "init");
+    if (!init) return fail(init.error());
+    spec.initrd_init = resolve(base_dir, *init);
+    return list_of_tables(
+        reader, *initrd, "initrd", "files", [&](const toml::table& table, const std::string& name) -> Result<void> {
+            auto file = file_entry(reader, table, name, base_dir);
+            if (!file) return fail(file.error());
+            if (file->target == "/init") {
+                return reader.error(*table.get("target"), name + ".target", "may not be /init: initrd.init is");
+            }
+            if (file->strip) {
+                return reader.error(*table.get("strip"), name + ".strip",
+                                    "is for root files: link initrd programs stripped");
+            }
+            spec.initrd_files.push_back(std::move(*file));
+            return {};
+        });
+}
+
 }  // namespace
 
 Result<ImageSpec> parse_image_spec(std::string_view text, std::string_view source, const std::string& base_dir) {
@@ -140,80 +222,30 @@ Result<ImageSpec> parse_image_spec(std::string_view text, std::string_view sourc
         }
     }
 
-    const toml::table* initrd = table_at(reader, document, "initrd", problem);
-    if (initrd == nullptr) return fail(problem.error());
-    if (auto known = reader.only(*initrd, "initrd", {"init"}); !known) return fail(known.error());
-    auto init = required_text(reader, *initrd, "initrd.", "init");
-    if (!init) return fail(init.error());
-    spec.initrd_init = resolve(base_dir, *init);
+    if (auto read = read_initrd(reader, document, base_dir, spec); !read) return fail(read.error());
 
     const toml::table* root = table_at(reader, document, "root", problem);
     if (root == nullptr) return fail(problem.error());
     if (auto known = reader.only(*root, "root", {"files", "trees", "directories", "symlinks"}); !known) {
         return fail(known.error());
     }
-    auto list_of_tables = [&](const char* key, auto&& each) -> Result<void> {
-        const toml::node* node = root->get(key);
-        if (node == nullptr) return {};
-        const toml::array* list = node->as_array();
-        const std::string name = std::string("root.") + key;
-        if (list == nullptr || list->size() > kMaxEntries)
-            return reader.error(*node, name, "must be a list of at most 4096 tables");
-        for (const toml::node& item : *list) {
-            const toml::table* table = item.as_table();
-            if (table == nullptr) return reader.error(item, name, "entries must be tables");
-            if (auto read = each(*table, name); !read) return read;
-        }
-        return {};
-    };
-    auto target_of = [&](const toml::table& table, const std::string& name) -> Result<std::string> {
-        auto target = required_text(reader, table, name + ".", "target");
-        if (!target) return fail(target.error());
-        if (!root_path(*target)) {
-            return reader.error(*table.get("target"), name + ".target",
-                                "must be an absolute path without '.', '..' or '//'");
-        }
-        return target;
-    };
-    if (auto read = list_of_tables(
-            "files",
-            [&](const toml::table& table, const std::string& name) -> Result<void> {
-                if (auto known = reader.only(table, name, {"source", "target", "mode", "libraries", "strip"}); !known) {
-                    return known;
-                }
-                RootFile file;
-                auto source_path = required_text(reader, table, name + ".", "source");
-                if (!source_path) return fail(source_path.error());
-                file.source = resolve(base_dir, *source_path);
-                auto target = target_of(table, name);
-                if (!target) return fail(target.error());
-                file.target = std::move(*target);
-                const toml::node* mode = table.get("mode");
-                if (mode == nullptr) return reader.error(name + ".mode", "is required");
-                auto bits = mode_of(reader, *mode, name + ".mode");
-                if (!bits) return fail(bits.error());
-                file.mode = *bits;
-                for (const auto& [key, field] :
-                     {std::pair{"libraries", &file.libraries}, std::pair{"strip", &file.strip}}) {
-                    if (const toml::node* node = table.get(key)) {
-                        const auto* flag = node->as_boolean();
-                        if (flag == nullptr) return reader.error(*node, name + "." + key, "must be true or false");
-                        *field = flag->get();
-                    }
-                }
-                spec.files.push_back(std::move(file));
-                return {};
-            });
+    if (auto read = list_of_tables(reader, *root, "root", "files",
+                                   [&](const toml::table& table, const std::string& name) -> Result<void> {
+                                       auto file = file_entry(reader, table, name, base_dir);
+                                       if (!file) return fail(file.error());
+                                       spec.files.push_back(std::move(*file));
+                                       return {};
+                                   });
         !read) {
         return fail(read.error());
     }
-    if (auto read = list_of_tables("trees",
+    if (auto read = list_of_tables(reader, *root, "root", "trees",
                                    [&](const toml::table& table, const std::string& name) -> Result<void> {
                                        if (auto known = reader.only(table, name, {"source", "target"}); !known)
                                            return known;
                                        auto source_path = required_text(reader, table, name + ".", "source");
                                        if (!source_path) return fail(source_path.error());
-                                       auto target = target_of(table, name);
+                                       auto target = target_of(reader, table, name);
                                        if (!target) return fail(target.error());
                                        spec.trees.push_back({resolve(base_dir, *source_path), std::move(*target)});
                                        return {};
@@ -221,7 +253,7 @@ Result<ImageSpec> parse_image_spec(std::string_view text, std::string_view sourc
         !read) {
         return fail(read.error());
     }
-    if (auto read = list_of_tables("symlinks",
+    if (auto read = list_of_tables(reader, *root, "root", "symlinks",
                                    [&](const toml::table& table, const std::string& name) -> Result<void> {
                                        if (auto known = reader.only(table, name, {"path", "to"}); !known) return known;
                                        auto path = required_text(reader, table, name + ".", "path");

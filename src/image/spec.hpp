@@ -37,6 +37,9 @@ struct ImageSpec {
     std::string initrd_modules;            // list of module file names in load order
     std::vector<std::string> kernel_args;  // added to bulkhead.verity=, bulkhead.version=, lockdown
     std::string initrd_init;
+    // More files of the initramfs (the floor reader and the library its TPM loader opens), with
+    // their shared libraries when asked; targets are absolute paths in the initramfs.
+    std::vector<RootFile> initrd_files;
     std::string efi_stub;  // systemd's linuxx64.efi.stub
     // systemd's systemd-bootx64.efi, signed into the image directory for A/B installs; empty:
     // the image has no boot manager (it boots its UKI directly).

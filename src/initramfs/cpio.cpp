@@ -79,6 +79,15 @@ Result<void> CpioWriter::add_directory(const std::string& path, std::uint32_t pe
     return {};
 }
 
+Result<void> CpioWriter::add_parent_directories(const std::string& path) {
+    for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+        const std::string parent = path.substr(0, slash);
+        if (directories_.contains(parent)) continue;
+        if (auto added = add_directory(parent); !added) return added;
+    }
+    return {};
+}
+
 Result<void> CpioWriter::add_file(const std::string& path, std::string_view contents, std::uint32_t permissions) {
     if (auto checked = check_path(path); !checked) return checked;
     if (contents.size() > kMaxEntryBytes)

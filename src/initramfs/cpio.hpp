@@ -18,6 +18,8 @@ public:
     // Paths are relative ("dev/console"), without "." or ".." segments; a parent directory must
     // be added before what it holds. Every entry is owned by root, dated 1970-01-01.
     Result<void> add_directory(const std::string& path, std::uint32_t permissions = 0755);
+    // Adds, 0755, each directory above `path` that is not in the archive yet.
+    Result<void> add_parent_directories(const std::string& path);
     Result<void> add_file(const std::string& path, std::string_view contents, std::uint32_t permissions = 0644);
     Result<void> add_char_device(const std::string& path, std::uint32_t major, std::uint32_t minor,
                                  std::uint32_t permissions = 0600);

@@ -1,5 +1,6 @@
-// The anti-rollback floor as stored in the TPM, and how a reading of it is interpreted. Shared
-// by the initrd (raw commands) and the update tool (ESAPI, src/floor), so both decide alike.
+// The anti-rollback floor as stored in the TPM, how a reading of it is interpreted, and the one
+// line in which the initrd's floor reader (cmd/bulkhead-tpm-floor, ESAPI) reports it to the
+// static /init. Shared by every reader so they all decide alike.
 //
 // A new NV counter starts one above the largest value any deleted counter ever had, so its
 // starting value is unknown. The floor is therefore the counter C minus a base B written once,
@@ -11,6 +12,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "base/result.hpp"
 
@@ -19,6 +22,16 @@ namespace bulkhead::tpm {
 // NV indices in the owner range (TPM 2.0 handle type 0x01).
 inline constexpr std::uint32_t floor_counter_index = 0x0100B4D0;
 inline constexpr std::uint32_t floor_base_index = 0x0100B4D1;
+
+// Response codes the floor logic tells apart (TPM 2.0 Part 2, TPM_RC).
+inline constexpr std::uint32_t rc_success = 0x000;
+inline constexpr std::uint32_t rc_nv_uninitialized = 0x14A;  // never written (a counter never incremented)
+inline constexpr std::uint32_t rc_nv_authorization = 0x149;
+inline constexpr std::uint32_t rc_handle = 0x08B;  // format 1: no such index (0x18B for handle 1)
+
+// Format-1 codes carry the number of the handle, session or parameter at fault in bits 8-11;
+// this strips it so codes compare by their meaning.
+std::uint32_t base_response_code(std::uint32_t rc);
 
 struct FloorReading {
     bool provisioned = false;  // false: this TPM has no floor yet, which counts as floor 0
@@ -39,7 +52,13 @@ struct IndexRead {
 // than guess.
 Result<FloorReading> interpret_floor(const IndexRead& counter, const IndexRead& base);
 
-// Reads the floor with raw TPM2_NV_Read commands over `tpm_fd` (/dev/tpmrm0 or a test socket).
-Result<FloorReading> read_floor(int tpm_fd);
+// The reader's report of the two reads, one line:
+//   "bulkhead-floor/1 provisioned COUNTER BASE\n" or "bulkhead-floor/1 not-provisioned\n"
+// (decimal, no leading zeros). The reader passes C and B on as read, even B above C: the
+// parser interprets them with interpret_floor, so the initrd decides from the TPM's values
+// itself. A TPM error other than a missing or unwritten index is an error, not a report.
+inline constexpr std::size_t max_floor_report_bytes = 128;
+Result<std::string> floor_report(const IndexRead& counter, const IndexRead& base);
+Result<FloorReading> parse_floor_report(std::string_view report);
 
 }  // namespace bulkhead::tpm

@@ -1,5 +1,6 @@
 // The anti-rollback floor in a real TPM 2.0 (swtpm): provisioned and raised through ESAPI, read
-// back by the initrd's raw reader and by tpm2-tools as an independent reader, kept across TPM
+// back by the initrd's reader program (bulkhead-tpm-floor, through its report line) and by
+// tpm2-tools as an independent reader, kept across TPM
 // restarts, never lowered, and refused when the indices are not what the design expects.
 #include "floor/tpm_floor.hpp"
 
@@ -34,13 +35,16 @@ protected:
         return std::move(opened).value();
     }
 
-    // The initrd's reader, over a raw connection to the same TPM.
-    Result<tpm::FloorReading> raw_read() {
-        const int fd = swtpm.connect_data();
-        EXPECT_GE(fd, 0);
-        auto reading = tpm::read_floor(fd);
-        ::close(fd);
-        return reading;
+    // The initrd's reader program on the same TPM, its report parsed as the initrd parses it;
+    // a reader that fails reports its error on stderr and exits 1.
+    Result<tpm::FloorReading> reader_read() {
+        auto result = run_process({std::string(BULKHEAD_BIN_DIR) + "/bulkhead-tpm-floor", "--tcti", swtpm.tcti()});
+        if (result.exit_code != 0) {
+            EXPECT_EQ(result.exit_code, 1) << result.err;
+            EXPECT_TRUE(result.out.empty()) << result.out;
+            return fail(ErrorCode::io, result.err);
+        }
+        return tpm::parse_floor_report(result.out);
     }
 
     // tpm2-tools, run with the index's own (empty) authorization like our readers.
@@ -67,7 +71,7 @@ TEST_F(TpmFloorTest, AFreshTpmReadsAsNotProvisionedByBothReaders) {
         EXPECT_FALSE(reading->provisioned);
         EXPECT_EQ(reading->floor, 0U);
     }
-    auto raw = raw_read();
+    auto raw = reader_read();
     ASSERT_TRUE(raw) << raw.error().message;
     EXPECT_FALSE(raw->provisioned);
 }
@@ -93,7 +97,7 @@ TEST_F(TpmFloorTest, RaisesOnlyUpwardAndAllReadersAgree) {
         ASSERT_FALSE(huge);
         EXPECT_EQ(huge.error().code, ErrorCode::invalid_argument);
     }
-    auto raw = raw_read();
+    auto raw = reader_read();
     ASSERT_TRUE(raw) << raw.error().message;
     EXPECT_TRUE(raw->provisioned);
     EXPECT_EQ(raw->floor, 2U);
@@ -107,7 +111,7 @@ TEST_F(TpmFloorTest, RaisesOnlyUpwardAndAllReadersAgree) {
     EXPECT_NE(write.exit_code, 0) << "the locked floor base could be written";
 
     swtpm.restart();  // a reboot of the machine
-    auto after = raw_read();
+    auto after = reader_read();
     ASSERT_TRUE(after) << after.error().message;
     EXPECT_EQ(after->floor, 2U);
     TpmFloor floor = open();
@@ -134,7 +138,7 @@ TEST_F(TpmFloorTest, ProvisioningResumesAfterACrashBetweenSteps) {
     // What a crash after the counter's first increment leaves: a counter and no base.
     tools({"/usr/bin/tpm2_nvdefine", "-C", "o", "-s", "8", "-a", "nt=counter|ownerwrite|authread|no_da", kCounter});
     tools({"/usr/bin/tpm2_nvincrement", "-C", "o", kCounter});
-    auto half = raw_read();
+    auto half = reader_read();
     ASSERT_TRUE(half) << half.error().message;
     EXPECT_FALSE(half->provisioned);
 
@@ -145,7 +149,7 @@ TEST_F(TpmFloorTest, ProvisioningResumesAfterACrashBetweenSteps) {
         EXPECT_TRUE(reading->provisioned);
         EXPECT_EQ(reading->floor, 1U);
     }
-    auto raw = raw_read();
+    auto raw = reader_read();
     ASSERT_TRUE(raw) << raw.error().message;
     EXPECT_EQ(raw->floor, 1U);
 }
@@ -174,7 +178,7 @@ TEST_F(TpmFloorTest, ABaseAboveTheCounterStopsBothReaders) {
            kBase});
     dir.write("big", std::string("\x7f\xff\xff\xff\xff\xff\xff\xff", 8));
     tools({"/usr/bin/tpm2_nvwrite", "-C", "o", "-i", (dir.path() / "big").string(), kBase});
-    auto raw = raw_read();
+    auto raw = reader_read();
     ASSERT_FALSE(raw);
     EXPECT_EQ(raw.error().code, ErrorCode::integrity);
     TpmFloor floor = open();

@@ -3,6 +3,7 @@
 // root hash), sbverify (the UKI's signature), objdump (its sections), mtools (the ESP). The boot
 // of such an image under OVMF is tests/vm/core_image_test.cpp.
 #include <filesystem>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -33,7 +34,11 @@ std::string small_spec(const std::string& version, const std::string& extra_file
            (kSource / "build-guest/kernel/current/modules").string() + "\"\ninitrd_modules = \"" +
            (kSource / "deps/core-initrd-modules.txt").string() + "\"\nefi_stub = \"" + std::string(kStub) +
            "\"\nargs = [\"console=ttyS0\"]\n[initrd]\ninit = \"" + kBin +
-           "/bulkhead-initrd\"\n[root]\ndirectories = [\"/proc\", \"/sys\", \"/dev\"]\nfiles = [\n"
+           "/bulkhead-initrd\"\nfiles = [\n  { source = \"" + kBin +
+           "/bulkhead-tpm-floor\", target = \"/bin/bulkhead-tpm-floor\", mode = \"0755\", libraries = true },\n"
+           "  { source = \"/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0\", target = "
+           "\"/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0\", mode = \"0644\" },\n]\n"
+           "[root]\ndirectories = [\"/proc\", \"/sys\", \"/dev\"]\nfiles = [\n"
            "  { source = \"" +
            kBin +
            "/bulkhead-init\", target = \"/sbin/bulkhead-init\", mode = \"0755\" },\n"
@@ -71,6 +76,12 @@ TEST(ImageSpec, MistakesAreRefusedWithTheirPlace) {
              {"esp_mib = 512", "esp_mib = 48", "disk.esp_mib: must be between 512"},
              {"[disk]", "[disk]\nswap_mib = 1", "disk.swap_mib: unknown key"},
              {"libraries = true", "libraries = \"yes\"", "must be true or false"},
+             {"target = \"/bin/bulkhead-tpm-floor\"", "target = \"/init\"", "initrd.files.target: may not be /init"},
+             {"target = \"/bin/bulkhead-tpm-floor\", mode = \"0755\"",
+              "target = \"/bin/bulkhead-tpm-floor\", mode = \"0755\", strip = true", "initrd.files.strip: is for root"},
+             {"target = \"/bin/bulkhead-tpm-floor\"", "target = \"bin/bulkhead-tpm-floor\"",
+              "initrd.files.target: must be an absolute path"},
+             {"[initrd]\n", "[initrd]\nmodules = []\n", "initrd.modules: unknown key"},
          }) {
         std::string text = good;
         ASSERT_NE(text.find(c.from), std::string::npos) << c.from;
@@ -216,6 +227,32 @@ TEST_F(ImageBuild, EveryArtifactChecksOutWithIndependentTools) {
     const std::string esp_at = disk + "@@" + std::to_string(partitions[0].at("start").get<std::uint64_t>() * 512);
     ASSERT_TRUE(run_program_checked({"/usr/bin/mcopy", "-i", esp_at, "::EFI/BOOT/BOOTX64.EFI", esp_copy}));
     EXPECT_TRUE(testing::read_whole_file(esp_copy) == testing::read_whole_file(out + "/bulkhead.efi"));
+
+    // The initramfs, listed by GNU cpio: /init, the floor reader with every library it needs
+    // (from ldd, independently of our ELF reader) and the TCTI its loader opens.
+    auto listed = run_program_checked({"/usr/bin/cpio", "-it", "--quiet", "-F", out + "/initrd.cpio"});
+    ASSERT_TRUE(listed) << listed.error().message;
+    std::set<std::string> entries;
+    for (std::size_t at = 0; at < listed->out.size();) {
+        const std::size_t end = listed->out.find('\n', at);
+        entries.insert(listed->out.substr(at, end - at));
+        at = end == std::string::npos ? listed->out.size() : end + 1;
+    }
+    for (const char* entry : {"init", "dev/console", "bin/bulkhead-tpm-floor",
+                              "usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0", "lib64/ld-linux-x86-64.so.2"}) {
+        EXPECT_TRUE(entries.contains(entry)) << entry << " missing from\n" << listed->out;
+    }
+    auto needed = run_program_checked({"/usr/bin/ldd", kBin + "/bulkhead-tpm-floor"});
+    ASSERT_TRUE(needed) << needed.error().message;
+    std::size_t libraries = 0;
+    for (std::size_t at = needed->out.find("=> /"); at != std::string::npos; at = needed->out.find("=> /", at + 1)) {
+        const std::size_t end = needed->out.find(' ', at + 3);
+        const std::string library = needed->out.substr(at + 4, end - at - 4);  // "=> /" then no leading '/'
+
+        EXPECT_TRUE(entries.contains(library)) << library << " missing from\n" << listed->out;
+        ++libraries;
+    }
+    EXPECT_GE(libraries, 5U) << needed->out;
 
     // Reproducible: the same spec gives the same root, tree and initrd.
     const std::string again = (dir.path() / "again").string();

@@ -60,8 +60,11 @@ protected:
             (kSource / "deps/core-initrd-modules.txt").string() +
             "\"\nefi_stub = \"/usr/lib/systemd/boot/efi/linuxx64.efi.stub\"\nargs = [\"console=ttyS0\", \"panic=-1\"]\n"
             "[initrd]\ninit = \"" +
-            kBin +
-            "/bulkhead-initrd\"\n[root]\n"
+            kBin + "/bulkhead-initrd\"\nfiles = [\n  { source = \"" + kBin +
+            "/bulkhead-tpm-floor\", target = \"/bin/bulkhead-tpm-floor\", mode = \"0755\", libraries = true },\n"
+            "  { source = \"/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0\", target = "
+            "\"/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0\", mode = \"0644\", libraries = true },\n]\n"
+            "[root]\n"
             "directories = [\"/dev\", \"/proc\", \"/sys\", \"/run\", \"/tmp\"]\nfiles = [\n"
             "  { source = \"" +
             kBin +
