@@ -6,7 +6,9 @@
 // socket (the health check), the boot is blessed: `bulkhead system bless` ends systemd-boot's
 // try counting for this release and raises the TPM anti-rollback floor to its security version
 // (docs/UPDATES.md). A release on trial that never gets there is restarted, so that its tries
-// run out and systemd-boot falls back to the blessed one.
+// run out and systemd-boot falls back to the blessed one. A blessed boot then installs the
+// release on an attached update medium, if there is one (`bulkhead system update --media`): it
+// is tried from the next boot on.
 // SIGINT (Ctrl-Alt-Del) and
 // SIGTERM reboot, SIGUSR2 powers off: bulkheadd is stopped, everything else is killed, file
 // systems are synced and unmounted. A static binary; it never exits.
@@ -186,7 +188,26 @@ bool daemon_answers() {
     return fd.valid() && ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
 }
 
-// The health check and the blessing, in a child so that PID 1 never waits on either.
+// Runs the bulkhead tool with `argv` (ending in nullptr) and our console as its output; returns
+// its exit status (-1 when it could not run or was killed).
+int run_tool(const std::array<const char*, 5>& argv) {
+    const pid_t pid = ::fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        const std::array<const char*, 3> envp = {"PATH=/usr/sbin:/usr/bin", "LC_ALL=C", nullptr};
+        ::execve(kTool, const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp.data()));
+        say(Error::from_errno(errno, std::string("starting ") + kTool).message);
+        ::_exit(127);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The health check, the blessing and then an update from an attached update medium, in a
+// child so that PID 1 never waits on any of them.
 pid_t start_health_check() {
     const pid_t pid = ::fork();
     if (pid != 0) return pid;
@@ -213,11 +234,10 @@ pid_t start_health_check() {
         ::nanosleep(&pause, nullptr);
     }
     say("health check passed: bulkheadd answers; blessing this boot");
-    const std::array<const char*, 4> argv = {kTool, "system", "bless", nullptr};
-    const std::array<const char*, 3> envp = {"PATH=/usr/sbin:/usr/bin", "LC_ALL=C", nullptr};
-    ::execve(kTool, const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp.data()));
-    say(Error::from_errno(errno, std::string("starting ") + kTool).message);
-    ::_exit(127);
+    if (run_tool({kTool, "system", "bless", nullptr}) != 0) ::_exit(1);
+    // Only a blessed boot takes updates: the slot it runs from is then the fallback.
+    const int updated = run_tool({kTool, "system", "update", "--media", nullptr});
+    ::_exit(updated == 0 ? 0 : 1);
 }
 
 [[noreturn]] void shut_down(pid_t daemon, bool power_off) {

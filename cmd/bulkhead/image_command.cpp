@@ -22,6 +22,8 @@
 #include "image/spec.hpp"
 #include "secureboot/efi_variables.hpp"
 #include "secureboot/owner_keys.hpp"
+#include "tuf/time.hpp"
+#include "tuf/trusted_set.hpp"
 
 namespace bulkhead::cmd {
 
@@ -31,6 +33,7 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kMaxKeyBytes = 65536;
 constexpr std::size_t kMaxSpecBytes = std::size_t{256} * 1024;
+constexpr std::size_t kMaxRootBytes = std::size_t{1} << 20;
 
 struct ImageOptions {
     std::string dir;
@@ -41,6 +44,7 @@ struct ImageOptions {
     std::string keys;
     std::optional<std::string> version;
     std::optional<std::int64_t> security_version;
+    std::string update_root;
     bool json = false;
 };
 
@@ -172,8 +176,20 @@ int build(const ImageOptions& options) {
     auto secret = secureboot::decrypt_owner_key(*key, *passphrase);
     crypto::wipe(*passphrase);
     if (!secret) return cli::report_error(secret.error(), options.json);
+    std::string update_root;
+    if (!options.update_root.empty()) {
+        // Only a root that verifies itself (its own keys and threshold) goes in: the core would
+        // refuse every bundle otherwise.
+        auto root = read_file_bounded(options.update_root, kMaxRootBytes);
+        if (!root) return cli::report_error(root.error(), options.json);
+        if (auto trusted = tuf::TrustedMetadataSet::create(*root, tuf::now()); !trusted) {
+            return cli::report_error(
+                {trusted.error().code, concat({options.update_root, ": ", trusted.error().message})}, options.json);
+        }
+        update_root = std::move(*root);
+    }
     image::SigningIdentity db{std::move(*secret), std::move(*certificate)};
-    auto built = image::build_image(*spec, options.out, db);
+    auto built = image::build_image(*spec, options.out, db, {}, update_root);
     crypto::wipe(db.private_key_pem);
     if (!built) return cli::report_error(built.error(), options.json);
     const bool printed =
@@ -216,6 +232,11 @@ CommandRunner register_image(CLI::App& app, CLI::App& keys) {
     build_command->add_option("--version", options->version, "The image's version instead of the spec's");
     build_command->add_option("--security-version", options->security_version,
                               "The image's security version instead of the spec's (0 to 65535)");
+    build_command
+        ->add_option("--update-root", options->update_root,
+                     std::string("The TUF root.json (bulkhead repo) the core verifies its updates against, put at ") +
+                         image::kUpdateRootPath)
+        ->check(CLI::ExistingFile);
     build_command->add_flag("--json", options->json, "Print the result as JSON (schema bulkhead.image/1)");
 
     return [init, build_command, options]() -> int {

@@ -23,6 +23,7 @@
 #include "cli/output.hpp"
 #include "commands.hpp"
 #include "floor/tpm_floor.hpp"
+#include "image/builder.hpp"
 #include "initrd/boot_args.hpp"
 #include "initrd/partitions.hpp"
 #include "json/parse.hpp"
@@ -32,6 +33,7 @@
 #include "update/core_release.hpp"
 #include "update/install_disk.hpp"
 #include "update/make_bundle.hpp"
+#include "update/media.hpp"
 #include "update/verify_bundle.hpp"
 
 namespace bulkhead::cmd {
@@ -40,8 +42,8 @@ namespace {
 
 constexpr std::size_t kMaxManifestBytes = 65536;
 constexpr std::size_t kMaxRootBytes = std::size_t{1} << 20;
-constexpr const char* kCoreTrustedRoot = "/usr/share/bulkhead/update/root.json";
-constexpr const char* kCoreDbCertificate = "/usr/share/bulkhead/secureboot/db.crt";
+constexpr const char* kCoreTrustedRoot = image::kUpdateRootPath;
+constexpr const char* kCoreDbCertificate = image::kDbCertificatePath;
 
 struct SystemOptions {
     std::string repo;
@@ -55,6 +57,7 @@ struct SystemOptions {
     std::string tcti;
     std::string keys;
     std::string db_certificate;
+    bool media = false;
     bool json = false;
 };
 
@@ -259,7 +262,29 @@ int check_bundle(const SystemOptions& options) {
         options.json);
 }
 
-int update_disk(const SystemOptions& options) {
+int update_disk(const SystemOptions& given) {
+    SystemOptions options = given;
+    if (options.media == !options.bundle.empty()) {
+        return cli::report_error({ErrorCode::invalid_argument, "give either an update bundle or --media"},
+                                 options.json);
+    }
+    if (options.media) {
+        // A bundle written raw onto a disk (docs/UPDATES.md): exactly one may be attached, and
+        // none is not an error (bulkhead-init asks at every boot).
+        auto media = update::find_update_media();
+        if (!media) return cli::report_error(media.error(), options.json);
+        if (media->empty()) {
+            return done({{"medium", nullptr}, {"installed", false}}, "no update medium attached\n", options.json);
+        }
+        if (media->size() > 1) {
+            return cli::report_error(
+                {ErrorCode::invalid_argument, concat({"more than one update medium is attached (", media->at(0), ", ",
+                                                      media->at(1), "): attach one at a time"})},
+                options.json);
+        }
+        options.bundle = media->front();
+        if (!options.json) (void)cli::print_text(concat({"update medium ", options.bundle, "\n"}));
+    }
     auto core = open_core(options);
     if (!core) return cli::report_error(core.error(), options.json);
     const Target* target = &core->target;
@@ -270,8 +295,24 @@ int update_disk(const SystemOptions& options) {
     if (!trusted_root) return cli::report_error(trusted_root.error(), options.json);
     auto opened = bundle::Bundle::open(options.bundle);
     if (!opened) return cli::report_error(opened.error(), options.json);
-    auto verified = update::verify_bundle(*opened, *trusted_root, tuf::now());
+    // What earlier bundles made this machine trust: the bundle's metadata may not be older.
+    auto earlier = update::load_trusted_state(disk->esp());
+    if (!earlier) return cli::report_error(earlier.error(), options.json);
+    auto verified = update::verify_bundle(*opened, *trusted_root, tuf::now(), *earlier);
     if (!verified) return cli::report_error(verified.error(), options.json);
+    if (options.media) {
+        // A medium left attached after its update is done has nothing more to do.
+        for (const update::InstalledEntry& installed : status->entries) {
+            if (installed.entry.release != verified->release.release) continue;
+            auto document = release_json(verified->release);
+            document["medium"] = options.bundle;
+            document["installed"] = false;
+            return done(document,
+                        concat({"core release ", std::to_string(verified->release.release),
+                                " from the update medium is installed already (", installed.entry.file_name(), ")\n"}),
+                        options.json);
+        }
+    }
     auto floor_now = read_floor(*target);
     if (!floor_now) return cli::report_error(floor_now.error(), options.json);
     if (*floor_now && verified->release.security_version < (*floor_now)->floor) {
@@ -337,11 +378,12 @@ int update_disk(const SystemOptions& options) {
                 (void)cli::print_text(concat({"  ", std::string(update::install_step_name(step)), "\n"}));
             return {};
         },
-        certificate);
+        certificate, verified->accepted != *earlier ? &verified->accepted : nullptr);
     if (!installed) return cli::report_error(installed.error(), options.json);
     auto document = release_json(verified->release);
     document["slot"] = std::string(1, slot);
     document["tries"] = boot::kDefaultTries;
+    document["installed"] = true;
     return done(document,
                 concat({"installed core release ", std::to_string(verified->release.release), " (image ",
                         verified->release.version, ") into slot ", std::string(1, slot), "; it gets ",
@@ -543,7 +585,9 @@ CommandRunner register_system(CLI::App& app) {
 
     CLI::App* update_command =
         system->add_subcommand("update", "Install a verified update bundle into the other slot, with boot counting");
-    update_command->add_option("bundle", options->bundle, "Update bundle")->required();
+    update_command->add_option("bundle", options->bundle, "Update bundle: a file, or a disk it was written onto");
+    update_command->add_flag("--media", options->media,
+                             "Use the update medium attached to this machine (a disk starting with a bundle)");
     update_command->add_option("--trusted-root", options->trusted_root,
                                std::string("The root.json to verify against (default: ") + kCoreTrustedRoot + ")");
     update_command->add_option("--db-cert", options->db_certificate,

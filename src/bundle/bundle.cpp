@@ -1,6 +1,8 @@
 #include "bundle/bundle.hpp"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,7 +19,6 @@ namespace bulkhead::bundle {
 
 namespace {
 
-constexpr std::string_view kMagic = "BLKHDBN1";
 constexpr std::size_t kFixedBytes = 24;  // magic, version, count, total size
 constexpr std::size_t kEntryBytes = 24;
 constexpr std::uint64_t kMiB = std::uint64_t{1} << 20U;
@@ -215,7 +216,7 @@ std::string encode_header(const Layout& layout) {
     return block;
 }
 
-Result<Layout> parse_header(std::string_view header_block, std::uint64_t file_size) {
+Result<Layout> parse_header(std::string_view header_block, std::uint64_t file_size, Carrier carrier) {
     if (header_block.size() < kBlockBytes) {
         return fail(ErrorCode::parse, concat({"the bundle is truncated: it has ", std::to_string(header_block.size()),
                                               " bytes, fewer than its 4096-byte header"}));
@@ -262,7 +263,7 @@ Result<Layout> parse_header(std::string_view header_block, std::uint64_t file_si
                     concat({"the bundle is truncated: its header gives ", std::to_string(layout.total_size),
                             " bytes, but the file has ", std::to_string(file_size)}));
     }
-    if (file_size > layout.total_size) {
+    if (file_size > layout.total_size && carrier == Carrier::file) {
         return fail(ErrorCode::parse,
                     concat({"the bundle file has ", std::to_string(file_size), " bytes, more than the ",
                             std::to_string(layout.total_size), " its header gives (data after the last entry)"}));
@@ -280,15 +281,21 @@ Result<Bundle> Bundle::open(const std::string& path) {
     if (!fd.valid()) return fail(Error::from_errno(errno, "opening the bundle " + path));
     struct stat info {};
     if (::fstat(fd.get(), &info) != 0) return fail(Error::from_errno(errno, "examining the bundle " + path));
-    if (!S_ISREG(info.st_mode)) return fail(ErrorCode::invalid_argument, path + ": the bundle is not a regular file");
-    const auto file_size = static_cast<std::uint64_t>(info.st_size);
+    const Carrier carrier = S_ISBLK(info.st_mode) ? Carrier::medium : Carrier::file;
+    if (!S_ISREG(info.st_mode) && carrier != Carrier::medium) {
+        return fail(ErrorCode::invalid_argument, path + ": the bundle is neither a regular file nor a block device");
+    }
+    auto file_size = static_cast<std::uint64_t>(info.st_size);
+    if (carrier == Carrier::medium && ::ioctl(fd.get(), BLKGETSIZE64, &file_size) != 0) {
+        return fail(Error::from_errno(errno, "reading the size of the update medium " + path));
+    }
 
     std::string block(std::min(file_size, kBlockBytes), '\0');
     if (auto read = pread_exactly(fd.get(), block.data(), block.size(), 0, path, "the bundle changed while being read");
         !read) {
         return fail(read.error());
     }
-    auto layout = parse_header(block, file_size);
+    auto layout = parse_header(block, file_size, carrier);
     if (!layout) return fail(layout.error().code, concat({path, ": ", layout.error().message}));
 
     // The padding is not covered by the TUF metadata either; requiring zeros leaves no room

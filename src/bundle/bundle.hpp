@@ -34,6 +34,7 @@ enum class EntryType : std::uint32_t { root = 1, timestamp, snapshot, targets, u
 // "root", "timestamp", ..., "root_image"; "unknown" for values outside the enumeration.
 std::string_view entry_type_name(EntryType type) noexcept;
 
+inline constexpr std::string_view kMagic = "BLKHDBN1";  // the first 8 bytes of every bundle
 inline constexpr std::uint64_t kBlockBytes = 4096;
 inline constexpr std::uint32_t kFormatVersion = 1;
 inline constexpr std::size_t kMaxRoots = 32;
@@ -74,16 +75,22 @@ Result<Layout> place_entries(std::vector<Entry> entries);
 // The 4096-byte header block describing `layout` (which should have passed check_layout).
 std::string encode_header(const Layout& layout);
 
-// Parses and checks block 0 of a bundle whose file is `file_size` bytes. header_block holds the
-// first 4096 bytes of the file (fewer only when the file is shorter, which is refused as a
+// Where a bundle is read from. A file must be exactly the bundle; an update medium (a whole
+// disk the bundle was written onto raw, so the core never mounts a file system it was handed)
+// is as large as the disk, and what lies after the bundle's last byte is not read.
+enum class Carrier { file, medium };
+
+// Parses and checks block 0 of a bundle whose file (or medium) is `size` bytes. header_block
+// holds the first 4096 bytes of it (fewer only when it is shorter, which is refused as a
 // truncated bundle). Padding between entries lies outside the block; Bundle::open checks it.
-Result<Layout> parse_header(std::string_view header_block, std::uint64_t file_size);
+Result<Layout> parse_header(std::string_view header_block, std::uint64_t size, Carrier carrier = Carrier::file);
 
 // An open bundle file whose header and padding have been checked. Entries are read with pread
 // at their fixed offsets, so one Bundle may serve several readers one after the other.
 class Bundle {
 public:
-    // Opens path (never following a final symlink), which must be a regular file.
+    // Opens path (never following a final symlink): a regular file holding exactly the bundle,
+    // or a block device (an update medium) the bundle was written onto from its first byte.
     static Result<Bundle> open(const std::string& path);
 
     [[nodiscard]] const Layout& layout() const { return layout_; }

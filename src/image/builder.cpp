@@ -76,6 +76,18 @@ Result<void> copy_into(const std::string& source, int disk, std::uint64_t offset
     });
 }
 
+// A file only the builder puts into the root; the spec may not.
+Result<void> add_builder_file(const std::string& staging, const char* path, std::string_view contents) {
+    const fs::path file = fs::path(staging) / (path + 1);
+    std::error_code error;
+    fs::create_directories(file.parent_path(), error);
+    if (error || fs::exists(file)) {
+        return fail(ErrorCode::invalid_argument,
+                    concat({"the root may not hold ", path, ": the builder puts it there"}));
+    }
+    return write_file_atomically(file.string(), contents, 0644, false);
+}
+
 Result<std::string> build_initrd(const ImageSpec& spec) {
     initramfs::CpioWriter cpio;
     for (const char* dir : {"dev", "proc", "sys", "sysroot", "lib", "lib/modules"}) {
@@ -113,7 +125,7 @@ Result<std::string> build_initrd(const ImageSpec& spec) {
 }  // namespace
 
 Result<BuiltImage> build_image(const ImageSpec& spec, const std::string& out_dir, const SigningIdentity& db,
-                               const BuildTools& tools) {
+                               const BuildTools& tools, std::string_view update_root) {
     std::error_code error;
     if (fs::exists(out_dir, error)) return fail(ErrorCode::invalid_argument, out_dir + " exists already");
     const fs::path parent = fs::absolute(out_dir).parent_path();
@@ -134,19 +146,13 @@ Result<BuiltImage> build_image(const ImageSpec& spec, const std::string& out_dir
     fs::create_directory(staging, error);
     if (auto assembled = assemble_root(spec, staging, tools.objcopy); !assembled) return fail(assembled.error());
     // The owner's db certificate: `bulkhead system update` on the core checks a new release's
-    // kernel image against it before installing it (docs/UPDATES.md).
-    {
-        const fs::path certificate_dir = fs::path(staging) / "usr/share/bulkhead/secureboot";
-        fs::create_directories(certificate_dir, error);
-        if (error || fs::exists(certificate_dir / "db.crt")) {
-            return fail(ErrorCode::invalid_argument,
-                        "the root may not hold /usr/share/bulkhead/secureboot/db.crt: the builder puts it there");
-        }
-        if (auto written =
-                write_file_atomically((certificate_dir / "db.crt").string(), db.certificate_pem, 0644, false);
-            !written) {
-            return fail(written.error());
-        }
+    // kernel image against it before installing it; and the TUF root it verifies bundles
+    // against (docs/UPDATES.md).
+    if (auto added = add_builder_file(staging, kDbCertificatePath, db.certificate_pem); !added) {
+        return fail(added.error());
+    }
+    if (!update_root.empty()) {
+        if (auto added = add_builder_file(staging, kUpdateRootPath, update_root); !added) return fail(added.error());
     }
     const std::string root_image = work + "/root.erofs";
     const gpt::Guid fs_uuid =

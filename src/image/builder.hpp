@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "base/result.hpp"
 #include "image/spec.hpp"
@@ -41,7 +42,15 @@ struct BuiltImage {
     std::string command_line;
 };
 
+// Where the builder puts the owner's db certificate and the TUF root updates are verified
+// against (the spec may put nothing there).
+inline constexpr const char* kDbCertificatePath = "/usr/share/bulkhead/secureboot/db.crt";
+inline constexpr const char* kUpdateRootPath = "/usr/share/bulkhead/update/root.json";
+
+// `update_root`: the contents of the TUF root.json the core trusts for its updates (the caller
+// checks it is one); empty: the image has none, and `bulkhead system update` on it needs
+// --trusted-root.
 Result<BuiltImage> build_image(const ImageSpec& spec, const std::string& out_dir, const SigningIdentity& db,
-                               const BuildTools& tools = {});
+                               const BuildTools& tools = {}, std::string_view update_root = {});
 
 }  // namespace bulkhead::image

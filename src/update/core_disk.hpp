@@ -19,6 +19,7 @@
 #include "bundle/bundle.hpp"
 #include "initrd/boot_args.hpp"
 #include "update/slots.hpp"
+#include "update/trusted_state.hpp"
 #include "update/verify_bundle.hpp"
 
 namespace bulkhead::update {
@@ -49,9 +50,12 @@ public:
     // security version. `after_step` as for install_into_slot, with the two entry steps.
     // `db_certificate`: the owner's db certificate the UKI's Secure Boot signature must verify
     // against (sbverify) before anything is changed; empty only in tests of the slot logic.
+    // `baseline`: the TUF metadata to keep on the ESP (update/trusted_state.hpp), written once
+    // every check has passed and before the slot changes; nullptr: none.
     [[nodiscard]] Result<void> install(const bundle::Bundle& bundle, const VerifiedBundle& verified, char slot,
                                        const std::function<Result<void>(InstallStep)>& after_step,
-                                       const std::string& db_certificate = {}) const;
+                                       const std::string& db_certificate = {},
+                                       const TrustedState* baseline = nullptr) const;
 
     // Drops the try counter from the entry of `release`: it is known to come up.
     [[nodiscard]] Result<boot::BootEntry> bless(std::int64_t release) const;
@@ -60,6 +64,8 @@ public:
     [[nodiscard]] Result<boot::BootEntry> retire(std::int64_t release) const;
 
     [[nodiscard]] const std::string& path() const { return path_; }
+    // The disk's EFI system partition (where update/trusted_state.hpp keeps the TUF baseline).
+    [[nodiscard]] const boot::Esp& esp() const { return esp_; }
 
 private:
     CoreDisk(UniqueFd fd, std::string path, std::uint64_t size, std::uint64_t esp_offset)

@@ -21,6 +21,7 @@
 #include "tuf/time.hpp"
 #include "update/release_files.hpp"
 #include "update/slots.hpp"
+#include "update/trusted_state.hpp"
 #include "update/verify_bundle.hpp"
 
 namespace bulkhead::update {
@@ -220,6 +221,9 @@ Result<Installed> install_disk(const InstallRequest& request) {
              {uki, concat({boot::kEntriesDir, "/", entry.file_name()})}}) {
         if (auto put = esp.put(local, on_esp); !put) return fail(put.error());
     }
+    // The metadata this install trusted: the baseline the machine's first update is checked
+    // against (update/trusted_state.hpp).
+    if (auto kept = save_trusted_state(esp, verified->accepted); !kept) return fail(kept.error());
 
     // 3. Only now the disk: the partition table, the ESP, and slot a, which gets its UUIDs once
     //    its data is written and read back.

@@ -79,12 +79,22 @@ Result<void> check_payload(const bundle::Bundle& bundle, bundle::EntryType type,
 
 }  // namespace
 
-Result<VerifiedBundle> verify_bundle(const bundle::Bundle& bundle, std::string_view trusted_root,
-                                     tuf::UnixSeconds now) {
+Result<VerifiedBundle> verify_bundle(const bundle::Bundle& bundle, std::string_view trusted_root, tuf::UnixSeconds now,
+                                     const TrustedState& earlier) {
     auto trusted = tuf::TrustedMetadataSet::create(trusted_root, now);
     if (!trusted) return fail(trusted.error());
     VerifiedBundle verified;
     verified.newest_root = std::string(trusted_root);
+    const std::int64_t image_root_version = trusted->root().common.version;
+    // The roots kept from earlier bundles: each must follow from the one before (a kept root
+    // that does not, on a damaged ESP, ends the walk there; the bundle's roots continue it).
+    for (const std::string& kept : earlier.roots) {
+        auto root = tuf::parse_root(kept);
+        if (!root || root->signed_part.common.version <= trusted->root().common.version) continue;
+        if (!trusted->update_root(kept)) break;
+        verified.accepted.roots.push_back(kept);
+        verified.newest_root = kept;
+    }
     for (const bundle::Entry& entry : bundle.layout().roots()) {
         auto bytes = bundle.read_entry(entry);
         if (!bytes) return fail(bytes.error());
@@ -93,15 +103,24 @@ Result<VerifiedBundle> verify_bundle(const bundle::Bundle& bundle, std::string_v
         // Roots the core already has are skipped; the next one must be exactly one version on.
         if (root->signed_part.common.version <= trusted->root().common.version) continue;
         if (auto updated = trusted->update_root(*bytes); !updated) return fail(updated.error());
+        if (root->signed_part.common.version > image_root_version) verified.accepted.roots.push_back(*bytes);
         verified.newest_root = std::move(*bytes);
     }
     verified.root_version = trusted->root().common.version;
+    // The kept timestamp is the rollback baseline even when it has expired (the set keeps it);
+    // one that no longer verifies under the newest root is no baseline.
+    if (earlier.timestamp) (void)trusted->update_timestamp(*earlier.timestamp);
     auto timestamp = read_metadata(bundle, bundle::EntryType::timestamp);
     if (!timestamp) return fail(timestamp.error());
-    if (auto updated = trusted->update_timestamp(*timestamp); !updated) return fail(updated.error());
+    auto timestamp_update = trusted->update_timestamp(*timestamp);
+    if (!timestamp_update) return fail(timestamp_update.error());
+    verified.accepted.timestamp =
+        *timestamp_update == tuf::TimestampUpdate::unchanged && earlier.timestamp ? *earlier.timestamp : *timestamp;
+    if (earlier.snapshot) (void)trusted->update_snapshot(*earlier.snapshot, true);
     auto snapshot = read_metadata(bundle, bundle::EntryType::snapshot);
     if (!snapshot) return fail(snapshot.error());
     if (auto updated = trusted->update_snapshot(*snapshot); !updated) return fail(updated.error());
+    verified.accepted.snapshot = *snapshot;
     auto targets_bytes = read_metadata(bundle, bundle::EntryType::targets);
     if (!targets_bytes) return fail(targets_bytes.error());
     if (auto updated = trusted->update_targets(*targets_bytes); !updated) return fail(updated.error());

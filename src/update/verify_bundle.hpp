@@ -16,6 +16,7 @@
 #include "tuf/metadata.hpp"
 #include "tuf/time.hpp"
 #include "update/core_release.hpp"
+#include "update/trusted_state.hpp"
 
 namespace bulkhead::update {
 
@@ -33,10 +34,18 @@ struct VerifiedBundle {
     std::int64_t root_version = 0;             // of the newest trusted root after the walk
     std::string newest_root;                   // its bytes, for the caller to keep as its new root of trust
     std::int64_t targets_version = 0;          // for the caller's own rollback checks
+    // What the core trusts after this bundle (the roots after its image's own, the timestamp and
+    // snapshot), for the caller to keep as the baseline of the next verification.
+    TrustedState accepted;
 };
 
-// `trusted_root` is the root.json the core trusts; `now` is the time expiry is judged by.
+// `trusted_root` is the root.json the core trusts; `now` is the time expiry is judged by;
+// `earlier` what the core accepted from earlier bundles, in TUF's client order: its roots are
+// walked before the bundle's, its timestamp before the bundle's and its snapshot after that, so
+// the bundle's versions may not be lower (an earlier timestamp that has expired still counts as
+// the baseline; earlier metadata that no longer verifies, after a key rotation, does not).
 // Streams every payload once to check its hashes; the caller checks again what it writes.
-Result<VerifiedBundle> verify_bundle(const bundle::Bundle& bundle, std::string_view trusted_root, tuf::UnixSeconds now);
+Result<VerifiedBundle> verify_bundle(const bundle::Bundle& bundle, std::string_view trusted_root, tuf::UnixSeconds now,
+                                     const TrustedState& earlier = {});
 
 }  // namespace bulkhead::update

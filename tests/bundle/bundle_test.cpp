@@ -16,6 +16,7 @@
 
 #include "base/bytes.hpp"
 #include "base/unique_fd.hpp"
+#include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace bulkhead::bundle {
@@ -307,6 +308,19 @@ TEST(BundleHeader, RefusesSizeMismatches) {
     EXPECT_REFUSED(parse(standard_block(), kMax), ErrorCode::parse, "data after the last entry");
 }
 
+TEST(BundleHeader, AMediumMayBeLargerThanItsBundleButNotSmaller) {
+    for (const std::uint64_t size : {kStandardTotal, kStandardTotal + 1, std::uint64_t{36864 + 4096}, kMax}) {
+        auto layout = parse_header(standard_block(), size, Carrier::medium);
+        ASSERT_TRUE(layout) << size << ": " << layout.error().message;
+        EXPECT_EQ(layout->total_size, kStandardTotal);
+    }
+    EXPECT_REFUSED(parse_header(standard_block(), kStandardTotal - 1, Carrier::medium), ErrorCode::parse, "truncated");
+    // The header itself is as strict as in a file.
+    std::string block = standard_block();
+    put(block, kTotalAt, 36864 + 4096, 8);
+    EXPECT_REFUSED(parse_header(block, kMax, Carrier::medium), ErrorCode::parse, "the last entry ends at 36865");
+}
+
 TEST(BundleHeader, RefusesNonzeroBytesAfterTheEntries) {
     std::string block = standard_block();
     block[4095] = 1;
@@ -472,10 +486,55 @@ TEST(BundleFile, RefusesTruncatedFilesAndNonFiles) {
     ASSERT_TRUE(write_bundle(write_inputs(dir, sample_payloads()), other));
     std::filesystem::create_symlink(other, link);
     EXPECT_REFUSED(Bundle::open(link), ErrorCode::invalid_argument, "is a symbolic link");
-    EXPECT_REFUSED(Bundle::open(dir.str()), ErrorCode::invalid_argument, "not a regular file");
+    EXPECT_REFUSED(Bundle::open(dir.str()), ErrorCode::invalid_argument, "neither a regular file nor a block device");
     const std::string fifo = (dir.path() / "fifo").string();
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    EXPECT_REFUSED(Bundle::open(fifo), ErrorCode::invalid_argument, "not a regular file");
+    EXPECT_REFUSED(Bundle::open(fifo), ErrorCode::invalid_argument, "neither a regular file nor a block device");
+    EXPECT_REFUSED(Bundle::open("/dev/null"), ErrorCode::invalid_argument, "neither a regular file nor a block device");
+}
+
+// A whole disk the bundle was written onto (a loop device over a file standing in for a USB
+// stick): read as the bundle, what follows it on the disk is never looked at; a disk too small
+// for the bundle is refused as truncated.
+TEST(BundleFile, ReadsABundleWrittenRawOntoADisk) {
+    if (::access("/dev/loop-control", W_OK) != 0) GTEST_SKIP() << "no loop devices on this machine";
+    const TempDir dir;
+    const std::string out = write_sample(dir);
+    std::string disk = testing::read_whole_file(out);
+    const std::size_t bundle_bytes = disk.size();
+    disk.resize((bundle_bytes / 512 + 8) * 512, '\x5a');  // whatever was on the stick before
+    const std::string image = dir.write("stick.img", disk).string();
+    struct Loop {
+        std::string device;
+        ~Loop() {
+            if (!device.empty()) (void)testing::run_process({"/usr/sbin/losetup", "-d", device});
+        }
+    } loop;
+    auto attached = testing::run_process({"/usr/sbin/losetup", "--show", "-f", "-r", image});
+    ASSERT_EQ(attached.exit_code, 0) << attached.err;
+    loop.device = attached.out.substr(0, attached.out.find('\n'));
+
+    auto bundle = Bundle::open(loop.device);
+    ASSERT_TRUE(bundle) << bundle.error().message;
+    EXPECT_EQ(bundle->layout().total_size, bundle_bytes);
+    const std::vector<Payload> payloads = sample_payloads();
+    ASSERT_EQ(bundle->layout().entries.size(), payloads.size());
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+        std::string streamed;
+        ASSERT_TRUE(bundle->copy_entry(bundle->layout().entries[i], -1, [&streamed](std::string_view chunk) {
+            streamed.append(chunk);
+            return Result<void>{};
+        }));
+        EXPECT_EQ(streamed, payloads[i].contents) << i;
+    }
+
+    // The same bundle on a disk that ends before it does.
+    const std::string short_image = dir.write("short.img", disk.substr(0, (bundle_bytes / 512) * 512)).string();
+    Loop short_loop;
+    auto short_attached = testing::run_process({"/usr/sbin/losetup", "--show", "-f", "-r", short_image});
+    ASSERT_EQ(short_attached.exit_code, 0) << short_attached.err;
+    short_loop.device = short_attached.out.substr(0, short_attached.out.find('\n'));
+    EXPECT_REFUSED(Bundle::open(short_loop.device), ErrorCode::parse, "truncated");
 }
 
 TEST(BundleFile, CopyNoticesATruncationAfterOpen) {

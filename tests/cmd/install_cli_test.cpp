@@ -131,13 +131,26 @@ TEST_F(InstallCli, InstallUpdateBlessAndRollBack) {
     const ProcessResult listed = testing::run_process({"/usr/bin/mdir", "-/", "-b", "-i", disk + "@@1M", "::/"});
     for (const char* file :
          {"::/EFI/BOOT/BOOTX64.EFI", "::/loader/loader.conf", "::/loader/keys/auto/PK.auth",
-          "::/loader/keys/auto/KEK.auth", "::/loader/keys/auto/db.auth", "::/EFI/Linux/bulkhead-1.efi"}) {
+          "::/loader/keys/auto/KEK.auth", "::/loader/keys/auto/db.auth", "::/EFI/Linux/bulkhead-1.efi",
+          "::/bulkhead/tuf/timestamp-1.json", "::/bulkhead/tuf/snapshot-1.json"}) {
         EXPECT_NE(listed.out.find(file), std::string::npos) << file << "\n" << listed.out;
     }
 
     const auto updated = json_of({"system", "update", path("v2.bundle"), "--disk", disk, "--trusted-root",
                                   trusted_root(), "--db-cert", path("keys/db.crt"), "--json"});
     EXPECT_EQ(updated.at("slot"), "b");
+    EXPECT_EQ(entries(disk), (std::vector<std::string>{"bulkhead-2+3.efi@b", "bulkhead-1.efi@a"}));
+    // The baseline moved on with the update's metadata: release 1's bundle, validly signed and
+    // not expired, can no longer be installed on this disk.
+    const ProcessResult baseline =
+        testing::run_process({"/usr/bin/mdir", "-/", "-b", "-i", disk + "@@1M", "::/bulkhead/tuf"});
+    EXPECT_NE(baseline.out.find("timestamp-2.json"), std::string::npos) << baseline.out;
+    EXPECT_EQ(baseline.out.find("timestamp-1.json"), std::string::npos) << baseline.out;
+    const ProcessResult older = bulkhead({"system", "update", path("v1.bundle"), "--disk", disk, "--trusted-root",
+                                          trusted_root(), "--db-cert", path("keys/db.crt"), "--slot", "a"});
+    EXPECT_NE(older.exit_code, 0);
+    EXPECT_NE((older.err + older.out).find("older than the trusted version 2"), std::string::npos)
+        << older.err << older.out;
     EXPECT_EQ(entries(disk), (std::vector<std::string>{"bulkhead-2+3.efi@b", "bulkhead-1.efi@a"}));
     ok({"system", "bless", "--disk", disk, "--release", "2"});
     EXPECT_EQ(entries(disk), (std::vector<std::string>{"bulkhead-2.efi@b", "bulkhead-1.efi@a"}));
@@ -241,11 +254,20 @@ TEST_F(InstallCli, TheTpmFloorGuardsBlessUpdateAndRollback) {
     const ProcessResult rollback = bulkhead({"system", "rollback", "--disk", disk, "--tcti", swtpm.tcti(), "--json"});
     EXPECT_EQ(rollback.exit_code, 1);
     EXPECT_EQ(nlohmann::json::parse(rollback.out).at("error").at("code"), "rollback") << rollback.out;
-    const ProcessResult older =
-        bulkhead({"system", "update", path("v1.bundle"), "--disk", disk, "--db-cert", path("keys/db.crt"),
-                  "--trusted-root", trusted_root(), "--tcti", swtpm.tcti(), "--json"});
+    const std::vector<std::string> update_to_1 = {"system",       "update",    path("v1.bundle"),   "--disk",
+                                                  disk,           "--db-cert", path("keys/db.crt"), "--trusted-root",
+                                                  trusted_root(), "--tcti",    swtpm.tcti(),        "--json"};
+    const ProcessResult older = bulkhead(update_to_1);
     EXPECT_EQ(older.exit_code, 1);
     EXPECT_EQ(nlohmann::json::parse(older.out).at("error").at("code"), "rollback") << older.out;
+    EXPECT_NE(older.out.find("older than the trusted version"), std::string::npos) << older.out;
+    // Even with the TUF baseline on the ESP gone (whoever can write the disk can do that), the
+    // floor still refuses it.
+    EXPECT_EQ(testing::run_process({"/usr/bin/mdeltree", "-i", disk + "@@1M", "::/bulkhead"}).exit_code, 0);
+    const ProcessResult below = bulkhead(update_to_1);
+    EXPECT_EQ(below.exit_code, 1);
+    EXPECT_EQ(nlohmann::json::parse(below.out).at("error").at("code"), "rollback") << below.out;
+    EXPECT_NE(below.out.find("below this machine's anti-rollback floor 2"), std::string::npos) << below.out;
     EXPECT_EQ(entries(disk), (std::vector<std::string>{"bulkhead-2.efi@b", "bulkhead-1.efi@a"}));
 }
 

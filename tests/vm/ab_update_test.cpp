@@ -1,14 +1,19 @@
 // The whole life of a Bulkhead disk, booted as firmware boots it: QEMU (TCG) with OVMF's Secure
 // Boot firmware starting in Setup Mode, swtpm as the TPM, systemd-boot, the repository's own
-// image spec (image/bulkhead.toml) in three releases.
+// image spec (image/bulkhead.toml) in three releases. Every update runs inside the machine, from
+// an update medium (the bundle written raw onto a second disk, as onto a USB stick):
 //   install v1 -> systemd-boot enrolls the owner's keys, the machine resets into Secure Boot and
 //   starts v1, which passes its health check and is blessed (floor 1);
-//   update to v2 -> v2 is tried, comes up, is blessed (floor 2);
-//   update to a broken v3 (a corrupted root) -> every try ends in a dm-verity restart, the tries
-//   run out, and systemd-boot falls back to v2 by itself;
-//   an update stopped after its data is written (as a power cut would) -> v2 still starts.
-// The TPM floor refusing an older signed image is tests/vm/core_image_test.cpp; every stop of
-// an update is tests/update/core_disk_test.cpp; refused bundles are tests/cmd/install_cli_test.cpp.
+//   v2 on a medium -> v1 installs it after blessing its boot; the power is cut as each step of
+//   that update completes, and every next boot starts v1 from its verified root and runs the
+//   update again, until v2 is in place; v2 is then tried, comes up, is blessed (floor 2);
+//   a broken v3 (a corrupted root) on a medium -> installed by v2; every try of it ends in a
+//   dm-verity restart, the tries run out, and systemd-boot falls back to v2 by itself;
+//   the validly signed v1 on a medium -> refused by v2: its metadata is older than the metadata
+//   the machine accepted with v3 (kept on the ESP), and it is below the floor.
+// The TPM floor refusing to boot an older signed image is tests/vm/core_image_test.cpp; every
+// stop of an update is also tests/update/core_disk_test.cpp; refused bundles are
+// tests/cmd/install_cli_test.cpp.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -18,20 +23,17 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "base/process.hpp"
 #include "base/text.hpp"
-#include "bundle/bundle.hpp"
 #include "floor/tpm_floor.hpp"
 #include "support/spawn.hpp"
 #include "support/swtpm.hpp"
 #include "support/temp_dir.hpp"
-#include "tuf/time.hpp"
-#include "update/core_disk.hpp"
-#include "update/verify_bundle.hpp"
 
 namespace bulkhead {
 namespace {
@@ -74,8 +76,10 @@ public:
     [[nodiscard]] fs::path disk() const { return dir_ / "disk.img"; }
 
     // Boots until `text` is on the console (true) or `seconds` pass (false); QEMU may reset the
-    // machine as often as it likes meanwhile. The machine is switched off afterwards.
-    bool boot_until(const std::string& name, const std::string& text, int seconds) {
+    // machine as often as it likes meanwhile. The machine is switched off afterwards: at once,
+    // as a power cut, when `cut` is set. `medium`: a second disk (an update medium), read-only.
+    bool boot_until(const std::string& name, const std::string& text, int seconds, const fs::path& medium = {},
+                    bool cut = false) {
         console_ = dir_ / (name + ".console");
         const std::string socket = (dir_ / "tpm.sock").string();
         fs::remove(socket);
@@ -83,35 +87,39 @@ public:
                                  "--ctrl", "type=unixio,path=" + socket},
                                 (dir_ / (name + ".swtpm.log")).string());
         for (int i = 0; i < 100 && !fs::exists(socket); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        const pid_t qemu = spawn({"/usr/bin/qemu-system-x86_64",
-                                  "-nodefaults",
-                                  "-machine",
-                                  "q35,smm=on",
-                                  "-accel",
-                                  "tcg",
-                                  "-cpu",
-                                  "max",
-                                  "-m",
-                                  "1024",
-                                  "-global",
-                                  "driver=cfi.pflash01,property=secure,value=on",
-                                  "-drive",
-                                  "if=pflash,format=raw,unit=0,readonly=on,file=" + kOvmfCode,
-                                  "-drive",
-                                  "if=pflash,format=raw,unit=1,file=" + (dir_ / "vars.fd").string(),
-                                  "-drive",
-                                  "file=" + disk().string() + ",format=raw,if=virtio",
-                                  "-chardev",
-                                  "socket,id=chrtpm,path=" + socket,
-                                  "-tpmdev",
-                                  "emulator,id=tpm0,chardev=chrtpm",
-                                  "-device",
-                                  "tpm-tis,tpmdev=tpm0",
-                                  "-display",
-                                  "none",
-                                  "-serial",
-                                  "file:" + console_.string()},
-                                 (dir_ / (name + ".qemu.log")).string());
+        std::vector<std::string> qemu_args = {"/usr/bin/qemu-system-x86_64",
+                                              "-nodefaults",
+                                              "-machine",
+                                              "q35,smm=on",
+                                              "-accel",
+                                              "tcg",
+                                              "-cpu",
+                                              "max",
+                                              "-m",
+                                              "1024",
+                                              "-global",
+                                              "driver=cfi.pflash01,property=secure,value=on",
+                                              "-drive",
+                                              "if=pflash,format=raw,unit=0,readonly=on,file=" + kOvmfCode,
+                                              "-drive",
+                                              "if=pflash,format=raw,unit=1,file=" + (dir_ / "vars.fd").string(),
+                                              "-drive",
+                                              "file=" + disk().string() + ",format=raw,if=virtio",
+                                              "-chardev",
+                                              "socket,id=chrtpm,path=" + socket,
+                                              "-tpmdev",
+                                              "emulator,id=tpm0,chardev=chrtpm",
+                                              "-device",
+                                              "tpm-tis,tpmdev=tpm0",
+                                              "-display",
+                                              "none",
+                                              "-serial",
+                                              "file:" + console_.string()};
+        if (!medium.empty()) {
+            qemu_args.insert(qemu_args.end(),
+                             {"-drive", "file=" + medium.string() + ",format=raw,if=virtio,readonly=on"});
+        }
+        const pid_t qemu = spawn(qemu_args, (dir_ / (name + ".qemu.log")).string());
         bool seen = false;
         const auto deadline = Clock::now() + std::chrono::seconds(seconds);
         while (Clock::now() < deadline) {
@@ -120,13 +128,15 @@ public:
                 break;
             }
             if (::waitpid(qemu, nullptr, WNOHANG) == qemu) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+            // A cut should land close to the step it follows: some steps take milliseconds.
+            std::this_thread::sleep_for(std::chrono::milliseconds(cut ? 10 : 500));
         }
-        // Off: QEMU writes what the guest wrote before it exits; swtpm keeps its state on disk.
-        for (const pid_t pid : {qemu, tpm}) {
-            ::kill(pid, SIGTERM);
-            ::waitpid(pid, nullptr, 0);
-        }
+        // Off: QEMU writes what the guest wrote before it exits (SIGKILL: nothing more, as a power
+        // cut); swtpm keeps its state on disk.
+        ::kill(qemu, cut ? SIGKILL : SIGTERM);
+        ::waitpid(qemu, nullptr, 0);
+        ::kill(tpm, SIGTERM);
+        ::waitpid(tpm, nullptr, 0);
         return seen;
     }
 
@@ -156,11 +166,14 @@ protected:
         }
         ok({"repo", "init", path("repo"), "--root-key", path("root.key"), "--targets-key", path("targets.key"),
             "--snapshot-key", path("online.key"), "--timestamp-key", path("online.key")});
+        // The root is signed first: every image carries it as the root its updates verify against.
+        ok({"repo", "sign", path("repo"), "--key", path("root.key")});
+        fs::copy_file(path("repo/staged/root.json"), path("trusted-root.json"));
         for (int release = 1; release <= 3; ++release) {
             const std::string name = "v" + std::to_string(release);
             std::ofstream(path(name + ".toml")) << spec_variant("9." + std::to_string(release), std::min(release, 2));
             ok({"image", "build", "--spec", path(name + ".toml"), "--out", path(name), "--keys", path("keys"),
-                "--passphrase-file", path("pass")});
+                "--passphrase-file", path("pass"), "--update-root", path("trusted-root.json")});
             if (release == 3) {
                 // Broken after it was built and signed: its metadata matches it, its verity tree does not.
                 const int fd = ::open(path("v3/root.erofs").c_str(), O_RDWR | O_CLOEXEC);
@@ -172,11 +185,14 @@ protected:
             }
             ok({"system", "publish", "--repo", path("repo"), "--image", path(name), "--release",
                 std::to_string(release)});
-            if (release == 1) ok({"repo", "sign", path("repo"), "--key", path("root.key")});
             ok({"repo", "sign", path("repo"), "--key", path("targets.key")});
             ok({"repo", "publish", path("repo"), "--snapshot-key", path("online.key"), "--timestamp-key",
                 path("online.key")});
             ok({"system", "bundle", "--repo", path("repo"), "--out", path(name + ".bundle")});
+            // The bundle written raw onto a "USB stick" larger than itself, whose rest is not zero.
+            std::string stick = read_file(path(name + ".bundle"));
+            stick.resize((stick.size() / (1U << 20) + 2) << 20, '\x5a');
+            std::ofstream(path(name + ".stick"), std::ios::binary) << stick;
         }
     }
     static void TearDownTestSuite() {
@@ -210,17 +226,16 @@ protected:
 };
 testing::TempDir* AbUpdate::dir = nullptr;
 
-TEST_F(AbUpdate, InstallEnrollUpdateBlessFallBackAndSurviveAStoppedUpdate) {
+TEST_F(AbUpdate, InstallEnrollUpdateFromMediaThroughPowerCutsBlessFallBackAndRefuseOlder) {
     ASSERT_NE(dir, nullptr);
     Machine machine(dir->mkdir("machine"));
     std::ofstream(machine.disk()).close();
     ASSERT_EQ(::truncate(machine.disk().c_str(), 1200LL << 20), 0);
-    const std::string trusted_root = path("repo/published/metadata/1.root.json");
     ok({"install", "--disk", machine.disk().string(), "--bundle", path("v1.bundle"), "--keys", path("keys")});
 
     // 1. First boot in Setup Mode: systemd-boot enrolls the owner's keys and resets; v1 then
-    //    starts under Secure Boot, passes its health check and is blessed.
-    EXPECT_TRUE(machine.boot_until("first", "anti-rollback floor: 1", 480)) << machine.console();
+    //    starts under Secure Boot, passes its health check and is blessed. No medium: nothing else.
+    EXPECT_TRUE(machine.boot_until("first", "no update medium attached", 480)) << machine.console();
     std::string console = machine.console();
     EXPECT_NE(console.find("bulkhead-initrd: image 9.1"), std::string::npos) << console;
     EXPECT_NE(console.find("Secure Boot: enabled"), std::string::npos) << console;
@@ -229,48 +244,56 @@ TEST_F(AbUpdate, InstallEnrollUpdateBlessFallBackAndSurviveAStoppedUpdate) {
     ASSERT_TRUE(floor) << floor.error().message;
     EXPECT_EQ(floor->floor, 1U);
 
-    // 2. v2 into slot b: tried, up, blessed; the floor follows its security version.
-    ok({"system", "update", path("v2.bundle"), "--disk", machine.disk().string(), "--trusted-root", trusted_root,
-        "--db-cert", path("keys/db.crt")});
-    EXPECT_EQ(entries(machine.disk()), (std::vector<std::string>{"bulkhead-2+3.efi@b", "bulkhead-1.efi@a"}));
-    EXPECT_TRUE(machine.boot_until("v2", "anti-rollback floor: 2", 300)) << machine.console();
+    // 2. v2 on a medium: v1 installs it into slot b after blessing its boot. The power is cut as
+    //    each step completes (the cut lands in the step after it); each next boot starts v1 from
+    //    its verified root, and the update runs again from the start. (The console ends lines
+    //    with CR LF.)
+    const std::vector<std::string> steps = {"entries-removed", "emptied",  "written",
+                                            "verified",        "switched", "entry-added"};
+    for (const std::string& step : steps) {
+        EXPECT_TRUE(machine.boot_until("cut-after-" + step, "  " + step + "\r\n", 600, path("v2.stick"), true))
+            << machine.console();
+        console = machine.console();
+        EXPECT_NE(console.find("bulkhead-initrd: image 9.1"), std::string::npos) << step << ": " << console;
+        EXPECT_NE(console.find("root: /dev/dm-0 (bulkhead-root) erofs read-only"), std::string::npos)
+            << step << ": " << console;
+        EXPECT_NE(console.find("blessed core release 1"), std::string::npos) << step << ": " << console;
+        EXPECT_NE(console.find("update medium /dev/vdb"), std::string::npos) << step << ": " << console;
+        const std::vector<std::string> found = entries(machine.disk());
+        if (step == "entry-added") {
+            EXPECT_EQ(found, (std::vector<std::string>{"bulkhead-2+3.efi@b", "bulkhead-1.efi@a"}));
+        } else {
+            EXPECT_TRUE(found == std::vector<std::string>{"bulkhead-1.efi@a"} ||
+                        found == (std::vector<std::string>{"bulkhead-2+3.efi@b", "bulkhead-1.efi@a"}))
+                << step << ": " << ::testing::PrintToString(found);
+        }
+    }
+
+    // 3. v2 is tried, comes up and is blessed (floor 2); a broken v3 on a medium is then
+    //    installed into slot a, completely this time.
+    EXPECT_TRUE(machine.boot_until("v2", "installed core release 3", 600, path("v3.stick"))) << machine.console();
     console = machine.console();
     EXPECT_NE(console.find("bulkhead-initrd: image 9.2"), std::string::npos) << console;
     EXPECT_NE(console.find("blessed core release 2"), std::string::npos) << console;
-    EXPECT_EQ(entries(machine.disk()), (std::vector<std::string>{"bulkhead-2.efi@b", "bulkhead-1.efi@a"}));
-
-    // 3. A broken v3 into slot a: each try ends in a verity restart; then v2 comes back by itself.
-    ok({"system", "update", path("v3.bundle"), "--disk", machine.disk().string(), "--trusted-root", trusted_root,
-        "--db-cert", path("keys/db.crt")});
     EXPECT_EQ(entries(machine.disk()), (std::vector<std::string>{"bulkhead-3+3.efi@a", "bulkhead-2.efi@b"}));
-    EXPECT_TRUE(machine.boot_until("fallback", "blessed core release 2", 900)) << machine.console();
+    floor = machine.floor();
+    ASSERT_TRUE(floor) << floor.error().message;
+    EXPECT_EQ(floor->floor, 2U);
+
+    // 4. Each try of v3 ends in a verity restart; then v2 comes back by itself, and refuses the
+    //    validly signed, unexpired v1 on a medium: its metadata goes back from what v3's bundle
+    //    made the machine trust (TUF's rollback check against the state on the ESP).
+    EXPECT_TRUE(machine.boot_until("fallback", "is older than the trusted version 3", 900, path("v1.stick")))
+        << machine.console();
     console = machine.console();
     EXPECT_NE(console.find("bulkhead-initrd: image 9.3"), std::string::npos) << console;
     EXPECT_NE(console.find("is corrupted"), std::string::npos) << console;
     EXPECT_NE(console.rfind("bulkhead-initrd: image 9.2"), std::string::npos) << console;
+    EXPECT_NE(console.find("blessed core release 2"), std::string::npos) << console;
     EXPECT_EQ(entries(machine.disk()), (std::vector<std::string>{"bulkhead-2.efi@b", "bulkhead-3+0-3.efi@a"}));
     floor = machine.floor();
     ASSERT_TRUE(floor) << floor.error().message;
     EXPECT_EQ(floor->floor, 2U) << "a release that never came up changed the floor";
-
-    // 4. An update stopped once its data is in slot a (its old entry gone, its UUIDs not yet
-    //    switched): the machine starts v2 as before.
-    {
-        auto opened = bundle::Bundle::open(path("v1.bundle"));
-        ASSERT_TRUE(opened);
-        auto verified = update::verify_bundle(*opened, read_file(trusted_root), tuf::now());
-        ASSERT_TRUE(verified) << verified.error().message;
-        auto disk = update::CoreDisk::open(machine.disk().string());
-        ASSERT_TRUE(disk);
-        auto stopped = disk->install(*opened, *verified, 'a', [](update::InstallStep step) {
-            return step == update::InstallStep::verified ? Result<void>(fail(ErrorCode::io, "power lost"))
-                                                         : Result<void>{};
-        });
-        ASSERT_FALSE(stopped);
-    }
-    EXPECT_EQ(entries(machine.disk()), std::vector<std::string>{"bulkhead-2.efi@b"});
-    EXPECT_TRUE(machine.boot_until("stopped", "blessed core release 2", 300)) << machine.console();
-    EXPECT_NE(machine.console().find("bulkhead-initrd: image 9.2"), std::string::npos) << machine.console();
 }
 
 }  // namespace
