@@ -295,24 +295,32 @@ int update_disk(const SystemOptions& given) {
     if (!trusted_root) return cli::report_error(trusted_root.error(), options.json);
     auto opened = bundle::Bundle::open(options.bundle);
     if (!opened) return cli::report_error(opened.error(), options.json);
+    // A medium is taken only for a release newer than every release on the disk (installed,
+    // on trial or failed): one left attached, or an older one, is not looked at again. Decided
+    // from the unverified metadata first (skipping is always safe), then from the verified.
+    std::int64_t newest_on_disk = 0;
+    for (const update::InstalledEntry& installed : status->entries) {
+        newest_on_disk = std::max(newest_on_disk, installed.entry.release);
+    }
+    auto nothing_new = [&](std::int64_t release) {
+        nlohmann::ordered_json document = {{"medium", options.bundle}, {"release", release}, {"installed", false}};
+        return done(
+            document,
+            concat({"core release ", std::to_string(release), " on the update medium is not newer than release ",
+                    std::to_string(newest_on_disk), " on this disk: nothing to do\n"}),
+            options.json);
+    };
+    if (options.media) {
+        if (auto claimed = update::peek_release(*opened); claimed && *claimed <= newest_on_disk) {
+            return nothing_new(*claimed);
+        }
+    }
     // What earlier bundles made this machine trust: the bundle's metadata may not be older.
     auto earlier = update::load_trusted_state(disk->esp());
     if (!earlier) return cli::report_error(earlier.error(), options.json);
     auto verified = update::verify_bundle(*opened, *trusted_root, tuf::now(), *earlier);
     if (!verified) return cli::report_error(verified.error(), options.json);
-    if (options.media) {
-        // A medium left attached after its update is done has nothing more to do.
-        for (const update::InstalledEntry& installed : status->entries) {
-            if (installed.entry.release != verified->release.release) continue;
-            auto document = release_json(verified->release);
-            document["medium"] = options.bundle;
-            document["installed"] = false;
-            return done(document,
-                        concat({"core release ", std::to_string(verified->release.release),
-                                " from the update medium is installed already (", installed.entry.file_name(), ")\n"}),
-                        options.json);
-        }
-    }
+    if (options.media && verified->release.release <= newest_on_disk) return nothing_new(verified->release.release);
     auto floor_now = read_floor(*target);
     if (!floor_now) return cli::report_error(floor_now.error(), options.json);
     if (*floor_now && verified->release.security_version < (*floor_now)->floor) {
@@ -378,7 +386,16 @@ int update_disk(const SystemOptions& given) {
                 (void)cli::print_text(concat({"  ", std::string(update::install_step_name(step)), "\n"}));
             return {};
         },
-        certificate, verified->accepted != *earlier ? &verified->accepted : nullptr);
+        certificate,
+        [&] {
+            // The metadata becomes the disk's baseline. Failing to keep it weakens the next
+            // update's rollback check but must not stop this one (it may fix a vulnerability).
+            if (verified->accepted == *earlier) return;
+            if (auto kept = update::save_trusted_state(disk->esp(), verified->accepted); !kept) {
+                cli::report_warning(
+                    concat({"the TUF metadata of this update could not be kept on the ESP: ", kept.error().message}));
+            }
+        });
     if (!installed) return cli::report_error(installed.error(), options.json);
     auto document = release_json(verified->release);
     document["slot"] = std::string(1, slot);

@@ -28,6 +28,7 @@ namespace bulkhead {
 namespace {
 
 constexpr std::size_t kMaxOutputBytes = std::size_t{1} << 20;
+constexpr long kKillGraceMs = 5000;  // how long a killed program may take to be reaped
 
 constexpr long kSysOpenTree = 428;
 constexpr long kSysMoveMount = 429;
@@ -201,7 +202,34 @@ Result<ProgramOutput> run_program(const std::vector<std::string>& argv, const Ru
         }
     }
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    if (options.timeout_seconds <= 0) {
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+    } else {
+        // The deadline holds for the exit too: a program that closed its output and goes on, or
+        // one a SIGKILL cannot end at once (stuck in a driver), must not hold the caller.
+        const long limit_ms = static_cast<long>(options.timeout_seconds) * 1000;
+        bool killed = timed_out;
+        bool reaped = false;
+        for (;;) {
+            const pid_t ended = ::waitpid(pid, &status, WNOHANG);
+            if (ended == pid || (ended < 0 && errno != EINTR)) {
+                reaped = ended == pid;
+                break;
+            }
+            timespec now{};
+            ::clock_gettime(CLOCK_MONOTONIC, &now);
+            const long elapsed_ms = (now.tv_sec - started.tv_sec) * 1000 + (now.tv_nsec - started.tv_nsec) / 1000000;
+            if (!killed && elapsed_ms >= limit_ms) {
+                ::kill(pid, SIGKILL);
+                killed = true;
+                timed_out = true;
+            }
+            if (killed && elapsed_ms >= limit_ms + kKillGraceMs) break;  // left behind, unreaped
+            timespec pause{0, 20L * 1000 * 1000};
+            ::nanosleep(&pause, nullptr);
+        }
+        if (!reaped && !timed_out) return fail(Error::from_errno(errno, concat({"waiting for ", argv.front()})));
     }
     if (timed_out) {
         return fail(ErrorCode::timeout, concat({argv.front(), " did not finish within ",

@@ -31,6 +31,13 @@ int report_error(const Error& error, bool json) {
     return kExitRefused;
 }
 
+void report_warning(std::string_view message) {
+    std::string text = "bulkhead: warning: ";
+    text += message;
+    text += "\n";
+    (void)write_stream(stderr, text);
+}
+
 int report_usage_error(std::string_view message, std::string_view help_command) {
     std::string text = "bulkhead: ";
     text += message;

@@ -27,6 +27,10 @@ enum ExitCode : int {
 // "bulkhead: message" on stderr. Returns kExitRefused for the caller to return.
 int report_error(const Error& error, bool json);
 
+// Writes a warning as "bulkhead: warning: message" on stderr, with or without --json (whose
+// stdout it leaves alone): something went wrong that does not stop the command.
+void report_warning(std::string_view message);
+
 // Reports a command-line mistake on stderr with a pointer to the right --help. Returns kExitUsage.
 int report_usage_error(std::string_view message, std::string_view help_command);
 

@@ -120,7 +120,7 @@ Result<DiskStatus> CoreDisk::status() const {
 
 Result<void> CoreDisk::install(const bundle::Bundle& bundle, const VerifiedBundle& verified, char slot,
                                const std::function<Result<void>(InstallStep)>& after_step,
-                               const std::string& db_certificate, const TrustedState* baseline) const {
+                               const std::string& db_certificate, const std::function<void()>& before_changes) const {
     auto step = [&after_step](InstallStep done) -> Result<void> {
         return after_step ? after_step(done) : Result<void>{};
     };
@@ -169,11 +169,8 @@ Result<void> CoreDisk::install(const bundle::Bundle& bundle, const VerifiedBundl
         }
     }
     if (auto checked = check_kernel_is_release(uki, verified.release); !checked) return checked;
-    // Every check has passed: the bundle's metadata becomes the disk's TUF baseline before the
-    // slot changes (a refused update changes nothing).
-    if (baseline != nullptr) {
-        if (auto kept = save_trusted_state(esp_, *baseline); !kept) return kept;
-    }
+    // Every check has passed; nothing has changed yet (a refused update changes nothing).
+    if (before_changes) before_changes();
 
     // 1. Nothing may start the slot's old image once its data starts to change; leftovers of an
     //    earlier, interrupted install go too. (When resuming, the slot's image is the new one.)

@@ -19,7 +19,6 @@
 #include "bundle/bundle.hpp"
 #include "initrd/boot_args.hpp"
 #include "update/slots.hpp"
-#include "update/trusted_state.hpp"
 #include "update/verify_bundle.hpp"
 
 namespace bulkhead::update {
@@ -50,12 +49,12 @@ public:
     // security version. `after_step` as for install_into_slot, with the two entry steps.
     // `db_certificate`: the owner's db certificate the UKI's Secure Boot signature must verify
     // against (sbverify) before anything is changed; empty only in tests of the slot logic.
-    // `baseline`: the TUF metadata to keep on the ESP (update/trusted_state.hpp), written once
-    // every check has passed and before the slot changes; nullptr: none.
+    // `before_changes` runs once every check has passed, before anything on the disk changes
+    // (where the caller keeps the bundle's TUF metadata as the disk's baseline).
     [[nodiscard]] Result<void> install(const bundle::Bundle& bundle, const VerifiedBundle& verified, char slot,
                                        const std::function<Result<void>(InstallStep)>& after_step,
                                        const std::string& db_certificate = {},
-                                       const TrustedState* baseline = nullptr) const;
+                                       const std::function<void()>& before_changes = {}) const;
 
     // Drops the try counter from the entry of `release`: it is known to come up.
     [[nodiscard]] Result<boot::BootEntry> bless(std::int64_t release) const;

@@ -1,6 +1,10 @@
 #include "update/trusted_state.hpp"
 
+#include <sys/random.h>
+
+#include <array>
 #include <charconv>
+#include <filesystem>
 #include <map>
 
 #include "base/file_io.hpp"
@@ -35,56 +39,65 @@ struct Listing {
     std::vector<std::string> temporary;
 };
 
-Result<Listing> list_state(const boot::Esp& esp) {
+// Our files in the state directory, by kind and version; everything else there is not ours to
+// read or delete. An unreadable directory, or one with more of our names than any real state
+// has, lists as empty: the state is only a baseline.
+Listing list_state(const boot::Esp& esp) {
     Listing listing;
     auto names = esp.list(kTrustedStateDir);
-    if (!names) {
-        if (names.error().code == ErrorCode::not_found) return listing;
-        return fail(names.error());
-    }
-    if (names->size() > kMaxFiles) {
-        return fail(ErrorCode::too_large, concat({"more than 256 files in ", kTrustedStateDir, " on the ESP"}));
-    }
+    if (!names) return listing;
+    std::size_t ours = 0;
     for (const std::string& name : *names) {
-        if (name.starts_with(kTemporaryPrefix)) {
-            listing.temporary.push_back(name);
-            continue;
+        const auto parsed = parse_state_file_name(name);
+        if (!parsed) continue;
+        ++ours;
+        switch (parsed->kind) {
+            case StateFileName::Kind::temporary: listing.temporary.push_back(name); break;
+            case StateFileName::Kind::root: listing.roots.emplace(parsed->version, name); break;
+            case StateFileName::Kind::timestamp: listing.timestamps.emplace(parsed->version, name); break;
+            case StateFileName::Kind::snapshot: listing.snapshots.emplace(parsed->version, name); break;
         }
-        std::optional<std::int64_t> version;
-        std::map<std::int64_t, std::string>* into = nullptr;
-        if (name.ends_with(kRootSuffix)) {
-            version = version_of(std::string_view(name).substr(0, name.size() - kRootSuffix.size()));
-            into = &listing.roots;
-        } else {
-            for (const auto& [prefix, map] : {std::pair{std::string_view("timestamp-"), &listing.timestamps},
-                                              std::pair{std::string_view("snapshot-"), &listing.snapshots}}) {
-                if (name.starts_with(prefix) && name.ends_with(".json")) {
-                    version = version_of(std::string_view(name).substr(prefix.size(), name.size() - prefix.size() - 5));
-                    into = map;
-                }
-            }
-        }
-        // Anything else is not ours to read or delete.
-        if (version && into != nullptr) into->emplace(*version, name);
     }
+    if (ours > kMaxFiles) return Listing{};
     return listing;
 }
 
 Result<std::string> read_from_esp(const boot::Esp& esp, const ScratchDir& scratch, const std::string& name) {
-    const std::string local = scratch.file(name);
+    const std::string local = scratch.file("read-" + name);
+    std::error_code ignored;
+    std::filesystem::remove(local, ignored);  // a name read before
     if (auto got = esp.get(on_esp(name), local); !got) return fail(got.error());
     return read_file_bounded(local, kMaxMetadataBytes);
 }
 
-// `name` on the ESP with `contents`, unless it is there already: put under a temporary name,
-// then renamed, so the final name only ever holds a complete file.
+// A temporary name no earlier attempt can have left behind.
+Result<std::string> temporary_name(const std::string& name) {
+    std::array<unsigned char, 8> random{};
+    if (::getrandom(random.data(), random.size(), 0) != static_cast<ssize_t>(random.size())) {
+        return fail(Error::from_errno(errno, "reading random bytes"));
+    }
+    return concat({kTemporaryPrefix,
+                   hex_encode(std::string_view(reinterpret_cast<const char*>(random.data()), random.size())), "-",
+                   name});
+}
+
+// `name` on the ESP with `contents`: written under a temporary name first; then the file it
+// replaces (`replacing`, when there is one) goes, and the new one takes its name, so the old
+// file stays until a complete new one exists.
 Result<void> place(const boot::Esp& esp, const ScratchDir& scratch, const std::string& name,
-                   const std::string& contents) {
-    const std::string temporary = concat({kTemporaryPrefix, name});
-    const std::string local = scratch.file(name);
+                   const std::string& contents, bool replacing) {
+    auto temporary = temporary_name(name);
+    if (!temporary) return fail(temporary.error());
+    const std::string local = scratch.file("put-" + name);
     if (auto written = write_file_atomically(local, contents, 0600, false); !written) return written;
-    if (auto put = esp.put(local, on_esp(temporary)); !put) return put;
-    return esp.rename(on_esp(temporary), name);
+    if (auto put = esp.put(local, on_esp(*temporary)); !put) return put;
+    if (replacing) {
+        if (auto removed = esp.remove(on_esp(name)); !removed) {
+            (void)esp.remove(on_esp(*temporary));
+            return removed;
+        }
+    }
+    return esp.rename(on_esp(*temporary), name);
 }
 
 template <class Parsed>
@@ -95,11 +108,30 @@ Result<std::int64_t> metadata_version(const Parsed& parsed, const std::string& w
 
 }  // namespace
 
+std::optional<StateFileName> parse_state_file_name(std::string_view name) {
+    using Kind = StateFileName::Kind;
+    if (name.starts_with(kTemporaryPrefix)) return StateFileName{Kind::temporary, 0};
+    std::optional<std::int64_t> version;
+    Kind kind = Kind::root;
+    if (name.ends_with(kRootSuffix)) {
+        version = version_of(name.substr(0, name.size() - kRootSuffix.size()));
+    } else {
+        for (const auto& [prefix, candidate] : {std::pair{std::string_view("timestamp-"), Kind::timestamp},
+                                                std::pair{std::string_view("snapshot-"), Kind::snapshot}}) {
+            if (name.starts_with(prefix) && name.ends_with(".json") && name.size() > prefix.size() + 5) {
+                version = version_of(name.substr(prefix.size(), name.size() - prefix.size() - 5));
+                kind = candidate;
+            }
+        }
+    }
+    if (!version) return std::nullopt;
+    return StateFileName{kind, *version};
+}
+
 Result<TrustedState> load_trusted_state(const boot::Esp& esp) {
-    auto listing = list_state(esp);
-    if (!listing) return fail(listing.error());
+    const Listing listing = list_state(esp);
     TrustedState state;
-    if (listing->roots.empty() && listing->timestamps.empty() && listing->snapshots.empty()) return state;
+    if (listing.roots.empty() && listing.timestamps.empty() && listing.snapshots.empty()) return state;
     auto scratch = ScratchDir::make();
     if (!scratch) return fail(scratch.error());
     // A file whose contents are not the metadata and version its name promises is left out: the
@@ -112,16 +144,16 @@ Result<TrustedState> load_trusted_state(const boot::Esp& esp) {
         if (!parsed || parsed->signed_part.common.version != version) return std::nullopt;
         return std::move(*bytes);
     };
-    for (const auto& [version, name] : listing->roots) {
+    for (const auto& [version, name] : listing.roots) {
         auto bytes = read(name, version, tuf::parse_root);
         if (!bytes) break;  // the chain ends where it cannot be followed
         state.roots.push_back(std::move(*bytes));
     }
     // A crash between placing a new file and deleting the old one leaves both: the newest counts.
-    for (auto it = listing->timestamps.rbegin(); it != listing->timestamps.rend() && !state.timestamp; ++it) {
+    for (auto it = listing.timestamps.rbegin(); it != listing.timestamps.rend() && !state.timestamp; ++it) {
         state.timestamp = read(it->second, it->first, tuf::parse_timestamp);
     }
-    for (auto it = listing->snapshots.rbegin(); it != listing->snapshots.rend() && !state.snapshot; ++it) {
+    for (auto it = listing.snapshots.rbegin(); it != listing.snapshots.rend() && !state.snapshot; ++it) {
         state.snapshot = read(it->second, it->first, tuf::parse_snapshot);
     }
     return state;
@@ -136,48 +168,43 @@ Result<void> save_trusted_state(const boot::Esp& esp, const TrustedState& state)
         if (existing.error().code != ErrorCode::not_found) return fail(existing.error());
         if (auto made = esp.make_dirs({kTrustedStateDir}); !made) return made;
     }
-    auto listing = list_state(esp);
-    if (!listing) return fail(listing.error());
-    // What a crash left half-placed is never read: it goes first.
-    for (const std::string& leftover : listing->temporary) {
-        if (auto removed = esp.remove(on_esp(leftover)); !removed) return removed;
-    }
+    const Listing listing = list_state(esp);
     auto scratch = ScratchDir::make();
     if (!scratch) return fail(scratch.error());
+    // What a crash left half-placed is never read; it goes when it can (clean-up never stops a save).
+    for (const std::string& leftover : listing.temporary) (void)esp.remove(on_esp(leftover));
+
+    // `name` holding `contents`: kept when it does, replaced when it holds something else, left
+    // alone when it cannot be read (a failed read is no reason to give up a baseline file).
+    auto keep = [&](const std::map<std::int64_t, std::string>& existing, std::int64_t version, const std::string& name,
+                    const std::string& contents) -> Result<void> {
+        const auto kept = existing.find(version);
+        if (kept == existing.end()) return place(esp, *scratch, name, contents, false);
+        auto bytes = read_from_esp(esp, *scratch, kept->second);
+        if (!bytes || *bytes == contents) return {};
+        return place(esp, *scratch, kept->second, contents, true);
+    };
     for (const std::string& root : state.roots) {
         auto version = metadata_version(tuf::parse_root(root), "a root to keep");
         if (!version) return fail(version.error());
-        if (const auto kept = listing->roots.find(*version); kept != listing->roots.end()) {
-            auto bytes = read_from_esp(esp, *scratch, kept->second);
-            if (bytes && *bytes == root) continue;
-            if (auto removed = esp.remove(on_esp(kept->second)); !removed) return removed;  // damaged: replaced
-        }
-        if (auto placed = place(esp, *scratch, concat({std::to_string(*version), kRootSuffix}), root); !placed) {
-            return placed;
+        if (auto kept = keep(listing.roots, *version, concat({std::to_string(*version), kRootSuffix}), root); !kept) {
+            return kept;
         }
     }
-    for (const auto& [bytes, prefix, existing] : {std::tuple{&state.timestamp, "timestamp-", &listing->timestamps},
-                                                  std::tuple{&state.snapshot, "snapshot-", &listing->snapshots}}) {
+    for (const auto& [bytes, prefix, existing] : {std::tuple{&state.timestamp, "timestamp-", &listing.timestamps},
+                                                  std::tuple{&state.snapshot, "snapshot-", &listing.snapshots}}) {
         if (!bytes->has_value()) continue;
         auto version = std::string_view(prefix) == "timestamp-"
                            ? metadata_version(tuf::parse_timestamp(**bytes), "the timestamp to keep")
                            : metadata_version(tuf::parse_snapshot(**bytes), "the snapshot to keep");
         if (!version) return fail(version.error());
-        const std::string name = concat({prefix, std::to_string(*version), ".json"});
-        bool in_place = false;
-        if (const auto kept = existing->find(*version); kept != existing->end()) {
-            auto kept_bytes = read_from_esp(esp, *scratch, kept->second);
-            in_place = kept_bytes && *kept_bytes == **bytes;
-            if (!in_place) {
-                if (auto removed = esp.remove(on_esp(kept->second)); !removed) return removed;
-            }
+        if (auto kept = keep(*existing, *version, concat({prefix, std::to_string(*version), ".json"}), **bytes);
+            !kept) {
+            return kept;
         }
-        if (!in_place) {
-            if (auto placed = place(esp, *scratch, name, **bytes); !placed) return placed;
-        }
+        // The versions it replaces go once it is in place, when they can.
         for (const auto& [old_version, old_name] : *existing) {
-            if (old_version == *version) continue;
-            if (auto removed = esp.remove(on_esp(old_name)); !removed) return removed;
+            if (old_version != *version) (void)esp.remove(on_esp(old_name));
         }
     }
     return {};

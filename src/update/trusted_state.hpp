@@ -12,8 +12,10 @@
 // disk can delete this baseline (docs/UPDATES.md).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
@@ -31,12 +33,22 @@ struct TrustedState {
 
 inline constexpr const char* kTrustedStateDir = "bulkhead/tuf";
 
+// What a name in kTrustedStateDir is (names come from the ESP, which anyone with the disk can
+// write): one of our files with its version, a temporary one, or nullopt (not ours).
+struct StateFileName {
+    enum class Kind { root, timestamp, snapshot, temporary } kind = Kind::root;
+    std::int64_t version = 0;  // 0 for temporary files
+};
+std::optional<StateFileName> parse_state_file_name(std::string_view name);
+
 // The state on `esp`; empty when there is none yet. A file that is not the metadata and version
 // its name promises is left out (and the roots after it): the state is only a baseline that
 // verify_bundle checks again, and a core must stay updatable when its ESP is damaged.
 Result<TrustedState> load_trusted_state(const boot::Esp& esp);
 
-// Writes `state`, then deletes the timestamps, snapshots and temporary files it replaces.
+// Writes `state` (each file under a fresh temporary name, then renamed; a file it replaces goes
+// only once the new one is complete), then deletes the timestamps, snapshots and temporary files
+// it supersedes where it can: a file that cannot be deleted never stops a save.
 Result<void> save_trusted_state(const boot::Esp& esp, const TrustedState& state);
 
 }  // namespace bulkhead::update

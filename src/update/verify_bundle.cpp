@@ -79,6 +79,16 @@ Result<void> check_payload(const bundle::Bundle& bundle, bundle::EntryType type,
 
 }  // namespace
 
+Result<std::int64_t> peek_release(const bundle::Bundle& bundle) {
+    auto bytes = read_metadata(bundle, bundle::EntryType::targets);
+    if (!bytes) return fail(bytes.error());
+    auto targets = tuf::parse_targets(*bytes);
+    if (!targets) return fail(ErrorCode::parse, concat({"the bundle's targets: ", targets.error().message}));
+    auto newest = newest_release(targets->signed_part);
+    if (!newest) return fail(newest.error());
+    return newest->first.release;
+}
+
 Result<VerifiedBundle> verify_bundle(const bundle::Bundle& bundle, std::string_view trusted_root, tuf::UnixSeconds now,
                                      const TrustedState& earlier) {
     auto trusted = tuf::TrustedMetadataSet::create(trusted_root, now);

@@ -48,4 +48,9 @@ struct VerifiedBundle {
 Result<VerifiedBundle> verify_bundle(const bundle::Bundle& bundle, std::string_view trusted_root, tuf::UnixSeconds now,
                                      const TrustedState& earlier = {});
 
+// The newest core release the bundle's targets metadata lists, read WITHOUT verifying anything:
+// only for deciding that a bundle need not be looked at (a medium whose release is installed
+// already), never for trusting one.
+Result<std::int64_t> peek_release(const bundle::Bundle& bundle);
+
 }  // namespace bulkhead::update

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -84,6 +85,16 @@ TEST(RunProgramLimits, AProgramPastItsTimeIsKilled) {
     ASSERT_FALSE(slow);
     EXPECT_EQ(slow.error().code, ErrorCode::timeout);
     EXPECT_NE(slow.error().message.find("did not finish within 1 s"), std::string::npos) << slow.error().message;
+}
+
+// The time limit also holds for a program that closes its output and goes on running.
+TEST(RunProgramLimits, AProgramThatClosedItsOutputIsStillKilledInTime) {
+    const auto started = std::chrono::steady_clock::now();
+    auto quiet = run_program({"/bin/sh", "-c", "exec >&- 2>&-; exec /bin/sleep 30"},
+                             {.as = std::nullopt, .inherit = {}, .view = -1, .timeout_seconds = 1});
+    ASSERT_FALSE(quiet);
+    EXPECT_EQ(quiet.error().code, ErrorCode::timeout);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
 }
 
 TEST(RunProgramLimits, FilesCannotGrowPastTheLimit) {

@@ -72,7 +72,7 @@ TEST(FloorReport, RefusesAnythingElse) {
              std::string("bulkhead-floor/1 provisioned 18446744073709551616 0\n"),
              std::string("bulkhead-floor/1 provisioned 5 3\r\n"),
              std::string("bulkhead-floor/1 provisioned 5 3\n") + std::string(200, ' '),
-             std::string("bulkhead-floor/1 not-provisioned\0\n", 35),
+             std::string("bulkhead-floor/1 not-provisioned\0\n", 34),
          }) {
         auto parsed = parse_floor_report(report);
         EXPECT_FALSE(parsed) << "accepted: " << report;

@@ -45,8 +45,44 @@ protected:
         return names ? *names : std::vector<std::string>{};
     }
 
+    // A root 2 of this repository, signed by its root key (for a file to compare against).
+    std::string junk_root() {
+        const SigningKey next = new_key();
+        auto repository = Repository::open(repo(), now);
+        EXPECT_TRUE(repository);
+        EXPECT_TRUE(repository->rotate(tuf::RoleType::root, key_set({&next})));
+        EXPECT_TRUE(repository->commit());
+        EXPECT_TRUE(repository->sign(root_key, {}));
+        EXPECT_TRUE(repository->sign(next, {}));
+        EXPECT_TRUE(repository->publish({&online_key}, {&online_key}));
+        return bulkhead::testing::read_whole_file(fs::path(published()) / "metadata/2.root.json");
+    }
+
     std::string disk;
 };
+
+TEST(StateFileName, OnlyOurNamesWithPlainVersionsCount) {
+    using Kind = StateFileName::Kind;
+    auto root = parse_state_file_name("12.root.json");
+    ASSERT_TRUE(root);
+    EXPECT_EQ(root->kind, Kind::root);
+    EXPECT_EQ(root->version, 12);
+    auto timestamp = parse_state_file_name("timestamp-3.json");
+    ASSERT_TRUE(timestamp);
+    EXPECT_EQ(timestamp->kind, Kind::timestamp);
+    EXPECT_EQ(timestamp->version, 3);
+    auto snapshot = parse_state_file_name("snapshot-1.json");
+    ASSERT_TRUE(snapshot);
+    EXPECT_EQ(snapshot->kind, Kind::snapshot);
+    auto temporary = parse_state_file_name(".partial-00-timestamp-2.json");
+    ASSERT_TRUE(temporary);
+    EXPECT_EQ(temporary->kind, Kind::temporary);
+    for (const char* name : {"root.json", "0.root.json", "01.root.json", "-1.root.json", "+1.root.json",
+                             "1.root.json.bak", "timestamp-.json", "timestamp-1.JSON", "snapshot-1a.json",
+                             "timestamp-99999999999999999999.json", "README", "", "snapshot-.json"}) {
+        EXPECT_FALSE(parse_state_file_name(name)) << name;
+    }
+}
 
 TEST_F(TrustedStateTest, AnEmptyEspHasNoStateAndAStateRoundTrips) {
     auto empty = load_trusted_state(esp());
@@ -167,12 +203,79 @@ TEST_F(TrustedStateTest, DamagedOrForeignFilesAreNoBaselineAndAreReplaced) {
     std::sort(listed.begin(), listed.end());
     EXPECT_EQ(listed, (std::vector<std::string>{"README", "snapshot-1.json", "timestamp-1.json"}));
 
-    // A baseline whose root does not follow from the image's (another repository's) is no
-    // baseline: the walk stops there, and the bundle decides alone.
-    TrustedState foreign = verified->accepted;
-    foreign.roots = {junk};
-    foreign.timestamp = "{}";
-    EXPECT_TRUE(verify(bundle_now("again.bundle"), foreign));
+    // A kept root that holds something else than its name promises is replaced by the real one.
+    ASSERT_TRUE(esp().put(junk, std::string(kTrustedStateDir) + "/2.root.json"));
+    TrustedState with_root = verified->accepted;
+    with_root.roots = {junk_root()};
+    ASSERT_TRUE(save_trusted_state(esp(), with_root));
+    auto replaced = load_trusted_state(esp());
+    ASSERT_TRUE(replaced) << replaced.error().message;
+    EXPECT_EQ(replaced->roots, with_root.roots);
+}
+
+TEST_F(TrustedStateTest, ACrashBetweenPlacingAndDeletingLeavesTheNewestInForce) {
+    add_release(first, "one");
+    publish({&root_key, &targets_key});
+    auto one = verify(bundle_now("1.bundle"), {});
+    ASSERT_TRUE(one);
+    add_release(second, "two");
+    publish({&targets_key});
+    auto two = verify(bundle_now("2.bundle"), one->accepted);
+    ASSERT_TRUE(two) << two.error().message;
+    ASSERT_TRUE(save_trusted_state(esp(), one->accepted));
+    // The state as a save of `two` leaves it when it stops before deleting version 1: both
+    // timestamps, and a half-placed snapshot under a temporary name.
+    const std::string timestamp = dir.write("ts2", *two->accepted.timestamp).string();
+    ASSERT_TRUE(esp().put(timestamp, std::string(kTrustedStateDir) + "/timestamp-2.json"));
+    const std::string half = dir.write("half", two->accepted.snapshot->substr(0, 40)).string();
+    ASSERT_TRUE(esp().put(half, std::string(kTrustedStateDir) + "/.partial-0123456789abcdef-snapshot-2.json"));
+    auto loaded = load_trusted_state(esp());
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    EXPECT_EQ(loaded->timestamp, two->accepted.timestamp);
+    EXPECT_EQ(loaded->snapshot, one->accepted.snapshot);
+    // Release 1's bundle is refused against it; the next save cleans up.
+    auto refused = verify((dir.path() / "1.bundle").string(), *loaded);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::rollback) << refused.error().message;
+    ASSERT_TRUE(save_trusted_state(esp(), two->accepted));
+    auto listed = files();
+    std::sort(listed.begin(), listed.end());
+    EXPECT_EQ(listed, (std::vector<std::string>{"snapshot-2.json", "timestamp-2.json"}));
+}
+
+TEST_F(TrustedStateTest, AnotherRepositorysRootIsNoBaseline) {
+    add_release(first, "one");
+    publish({&root_key, &targets_key});
+    // A validly signed root 2 of another repository, as if planted on the ESP.
+    const SigningKey other_root = new_key();
+    const SigningKey other_next = new_key();
+    const std::string other_repo = (dir.path() / "other").string();
+    {
+        tuf_repo::InitOptions options;
+        options.root = key_set({&other_root});
+        options.targets = key_set({&targets_key});
+        options.snapshot = key_set({&online_key});
+        options.timestamp = key_set({&online_key});
+        ASSERT_TRUE(Repository::create(other_repo, options, now));
+        auto repository = Repository::open(other_repo, now);
+        ASSERT_TRUE(repository);
+        ASSERT_TRUE(repository->sign(other_root, {}));
+        ASSERT_TRUE(repository->sign(targets_key, {}));
+        ASSERT_TRUE(repository->publish({&online_key}, {&online_key}));
+        ASSERT_TRUE(repository->rotate(tuf::RoleType::root, key_set({&other_next})));
+        ASSERT_TRUE(repository->commit());
+        ASSERT_TRUE(repository->sign(other_root, {}));
+        ASSERT_TRUE(repository->sign(other_next, {}));
+        ASSERT_TRUE(repository->publish({&online_key}, {&online_key}));
+    }
+    const std::string foreign_root =
+        bulkhead::testing::read_whole_file(fs::path(other_repo) / "published/metadata/2.root.json");
+    TrustedState planted;
+    planted.roots = {foreign_root};
+    auto verified = verify(bundle_now("1.bundle"), planted);
+    ASSERT_TRUE(verified) << verified.error().message;
+    EXPECT_EQ(verified->root_version, 1) << "the foreign root was walked to";
+    EXPECT_TRUE(verified->accepted.roots.empty());
 }
 
 }  // namespace
