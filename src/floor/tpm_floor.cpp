@@ -131,6 +131,15 @@ struct TpmFloor::Context {
         return read;
     }
 
+    // The two indices the floor is made of, in that order.
+    Result<std::pair<tpm::IndexRead, tpm::IndexRead>> read_counter_and_base() const {
+        auto counter = read_index(tpm::floor_counter_index);
+        if (!counter) return fail(counter.error());
+        auto base = read_index(tpm::floor_base_index);
+        if (!base) return fail(base.error());
+        return std::pair{*counter, *base};
+    }
+
     Result<void> increment(const Index& counter) const {
         const TSS2_RC rc =
             Esys_NV_Increment(esys, ESYS_TR_RH_OWNER, counter.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
@@ -157,19 +166,15 @@ Result<TpmFloor> TpmFloor::open(const std::string& tcti) {
 }
 
 Result<tpm::FloorReading> TpmFloor::read() {
-    auto counter = context_->read_index(tpm::floor_counter_index);
-    if (!counter) return fail(counter.error());
-    auto base = context_->read_index(tpm::floor_base_index);
-    if (!base) return fail(base.error());
-    return tpm::interpret_floor(*counter, *base);
+    auto reads = context_->read_counter_and_base();
+    if (!reads) return fail(reads.error());
+    return tpm::interpret_floor(reads->first, reads->second);
 }
 
 Result<std::string> TpmFloor::report() {
-    auto counter = context_->read_index(tpm::floor_counter_index);
-    if (!counter) return fail(counter.error());
-    auto base = context_->read_index(tpm::floor_base_index);
-    if (!base) return fail(base.error());
-    return tpm::floor_report(*counter, *base);
+    auto reads = context_->read_counter_and_base();
+    if (!reads) return fail(reads.error());
+    return tpm::floor_report(reads->first, reads->second);
 }
 
 Result<tpm::FloorReading> TpmFloor::provision() {
